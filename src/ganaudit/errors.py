@@ -1,0 +1,17 @@
+"""Errors that users see. Each message names the option, file or value and what was expected."""
+
+
+class GanauditError(Exception):
+    """Base class of every error ganaudit raises on purpose."""
+
+
+class ConfigError(GanauditError, ValueError):
+    """An invalid configuration value, detected before any training or evaluation starts."""
+
+
+class DataError(GanauditError):
+    """Missing, corrupt or drifted data: the message names the file or item and what was expected."""
+
+
+class WeightsError(GanauditError):
+    """A missing feature-extractor weights file, or one whose hash is not the pinned one."""
