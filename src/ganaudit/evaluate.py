@@ -1,0 +1,231 @@
+"""Evaluation entry points: ``evaluate_generator`` (training, CONTRACTS §3) and the reviewer CLI.
+
+    python -m ganaudit.evaluate samples=<.npz|.npy|png folder|checkpoint> dataset=<name> protocol=<name>
+        [data_dir=data/prepared/<dataset>] [artifacts=artifacts] [record=artifacts/evals/reviewer.jsonl]
+        [device=cpu]
+
+Both paths stream generated images (float [0, 255], unquantized) through the protocol's extractor
+in batches (no image set is held whole), compare them with the cached reference statistics of the
+real split, and append one JSON record with provenance. NaN samples: during training the study's
+sentinel FID 31337 is recorded (IS/KID/MS-SSIM null, ``nan_samples: true``); a reviewer's NaN
+samples are refused with a DataError.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import torch
+from torch import nn
+
+from ganaudit.errors import DataError, GanauditError
+from ganaudit.metrics.features import EXTRACTORS
+from ganaudit.metrics.ms_ssim import diversity_indices, diversity_ms_ssim
+from ganaudit.metrics.progress import progress_iter
+from ganaudit.metrics.protocols import Protocol, protocol_for
+from ganaudit.metrics.provenance import append_record, make_record
+from ganaudit.metrics.refstats import RefStats, get_or_compute
+from ganaudit.metrics.streaming import FIDMetric, InceptionScoreMetric, KIDMetric
+
+
+def eval_latents(proto: Protocol, n: int, z_dim: int) -> Iterator[torch.Tensor]:
+    """ceil(n / gen_batch) latent batches [gen_batch, z_dim] ~ U(-1, 1) from the protocol's seed (CPU)."""
+    gen = torch.Generator().manual_seed(proto.latent_seed)
+    for _ in range(-(-n // proto.gen_batch)):
+        yield torch.rand(proto.gen_batch, z_dim, generator=gen, dtype=torch.float32) * 2.0 - 1.0
+
+
+@torch.no_grad()
+def generated_batches(generator: nn.Module, proto: Protocol, n: int, z_dim: int,
+                      device: torch.device) -> Iterator[torch.Tensor]:
+    """Images G(z) * 255 [b, 3, R, R] float32 for the protocol's fixed latents, truncated to ``n``."""
+    produced = 0
+    for z in eval_latents(proto, n, z_dim):
+        images = generator(z.to(device)).float() * 255.0  # [0, 1] -> [0, 255], not quantized
+        take = min(len(images), n - produced)
+        produced += take
+        yield images[:take]
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    param = next(module.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def _score_stream(batches: tuple[Iterable[torch.Tensor], int], proto: Protocol, dataset: str, ref: RefStats,
+                  extractor: nn.Module, n_fake: int, device: torch.device, nan_policy: str) -> dict:
+    """Metric values of a stream ``(batches, batch size)`` of fakes; {'nan_samples': True, ...} on NaN
+    under the sentinel policy (training), DataError under the refuse policy (reviewer inputs)."""
+    fid_m = FIDMetric(extractor.num_features, reference=(ref.mu, ref.sigma)).to(device)
+    kid_m = KIDMetric(reference=ref.features, max_block_size=proto.kid_block) if "kid" in proto.metrics else None
+    is_m = InceptionScoreMetric(extractor.num_logits) if "is" in proto.metrics else None
+    picks = diversity_indices(n_fake, proto.diversity_seed, proto.diversity_batches,
+                              proto.diversity_batch_size) if proto.wants_ms_ssim(dataset) else None
+    kept: dict[int, torch.Tensor] = {}
+    seen = 0
+    batches, batch_size = batches
+    total = -(-n_fake // batch_size)
+    for batch in progress_iter(batches, f"evaluating {n_fake} samples ({proto.name})", total=total):
+        if not torch.isfinite(batch).all():
+            if nan_policy == "sentinel":
+                return {"fid": proto.nan_fid, "is": None, "kid": None, "nan_samples": True}
+            raise DataError(f"samples {seen}..{seen + len(batch) - 1} hold NaN or inf; expected finite images")
+        for start in range(0, len(batch), proto.extract_batch):
+            feats, logits = extractor(batch[start : start + proto.extract_batch].to(device))
+            fid_m.update(feats, real=False)
+            kid_m is not None and kid_m.update(feats, real=False)
+            is_m is not None and is_m.update(logits)
+        if picks is not None:
+            wanted = picks.ravel()
+            for i in wanted[(wanted >= seen) & (wanted < seen + len(batch))]:
+                kept[int(i)] = batch[int(i) - seen].cpu()
+        seen += len(batch)
+    if seen != n_fake:
+        raise DataError(f"got {seen} samples; protocol '{proto.name}' needs exactly {n_fake}")
+    values = {"fid": float(fid_m.compute()), "nan_samples": False}
+    values["is"] = float(is_m.compute()) if is_m is not None else None
+    values["kid"] = float(kid_m.compute()) if kid_m is not None else None
+    if picks is not None:
+        groups = [torch.stack([kept[int(i)] for i in row]) for row in picks]
+        values["ms_ssim"] = diversity_ms_ssim(groups, proto.ms_ssim_shrink_sigma)
+    return values
+
+
+def _evaluate(batches_fn, *, dataset: str, protocol: str, data_dir, artifacts_dir, record_path,
+              context: dict | None, device: torch.device, nan_policy: str) -> dict:
+    from ganaudit.data import open_split  # data package (issue 3)
+
+    proto = protocol_for(dataset, protocol)
+    extractor = EXTRACTORS.get(proto.extractor)(Path(artifacts_dir) / "weights").to(device)
+    view = open_split(dataset, proto.real_split, data_dir)
+    ref = get_or_compute(proto, dataset, view, extractor, artifacts_dir, device)
+    _, n_fake = proto.counts(dataset)
+    resolution = int(view.read_batch(0, 1).shape[1])
+    values = _score_stream(batches_fn(proto, n_fake, resolution), proto, dataset, ref, extractor,
+                           n_fake, device, nan_policy)
+    record = make_record(values, protocol=proto.as_dict(), dataset=dataset,
+                         manifest_digest=view.manifest_digest, extractor=extractor.name,
+                         weights_sha256=extractor.weights_sha256, n_real=ref.n, n_fake=n_fake,
+                         context=context)
+    if record_path is not None:
+        append_record(record_path, record)
+    return record
+
+
+def evaluate_generator(generator: nn.Module, *, dataset: str, protocol: str, data_dir, artifacts_dir,
+                       record_path: Path | None, context: dict | None) -> dict:
+    """Evaluate ``generator`` (z [B, z_dim] ~ U(-1,1) -> images [B, 3, R, R] in [0, 1]) under a protocol.
+
+    G is put in eval mode for sampling and its mode restored after; latents come from the protocol's
+    seed (42), so every checkpoint sees the same z. ``z_dim`` is ``generator.z_dim`` if present, else
+    ``context['z_dim']``, else 128. Returns ``{"fid", "is", "kid", ["ms_ssim"], "nan_samples",
+    "provenance"}`` and appends it as one JSON line to ``record_path`` (if not None). ``context``
+    carries seed, config_hash, step, run_id. NaN samples give FID 31337 (the study's sentinel).
+    """
+    context = dict(context or {})
+    z_dim = int(getattr(generator, "z_dim", context.get("z_dim", 128)))
+    device = _device_of(generator)
+    was_training = generator.training
+    generator.eval()
+    try:
+        return _evaluate(lambda proto, n, _r: (generated_batches(generator, proto, n, z_dim, device), proto.gen_batch),
+                         dataset=dataset, protocol=protocol, data_dir=data_dir, artifacts_dir=artifacts_dir,
+                         record_path=record_path, context=context, device=device, nan_policy="sentinel")
+    finally:
+        generator.train(was_training)
+
+
+def summarize(evals: list[dict], key: str = "fid") -> dict:
+    """Model score of a run's per-checkpoint records (spec §6.2): the minimum over checkpoints (what
+    the study's optimizer saw) and the final value, with their steps. Records are
+    ``{"step": int, key: float, ...}`` (the ``evals`` list of result.json); a NaN checkpoint's
+    sentinel FID (31337) counts like any value. Empty input gives Nones."""
+    scored = [e for e in evals if e.get(key) is not None]
+    if not scored:
+        return {f"{key}_min": None, f"{key}_min_step": None, f"{key}_final": None, f"{key}_final_step": None}
+    best = min(scored, key=lambda e: e[key])
+    last = max(scored, key=lambda e: e["step"])
+    return {f"{key}_min": best[key], f"{key}_min_step": best["step"],
+            f"{key}_final": last[key], f"{key}_final_step": last["step"]}
+
+
+def load_generator_checkpoint(path: Path) -> nn.Module:
+    """A generator from a TorchScript file or a pickled ``nn.Module`` (trusted files only)."""
+    import warnings
+    import zipfile
+
+    if zipfile.is_zipfile(path) and any("/code/" in n for n in zipfile.ZipFile(path).namelist()):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.load(str(path), map_location="cpu")  # a TorchScript archive
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise DataError(f"checkpoint '{path}' cannot be read by torch.load: {exc}") from exc
+    if isinstance(obj, dict) and isinstance(obj.get("generator"), nn.Module):
+        obj = obj["generator"]
+    if not isinstance(obj, nn.Module):
+        raise DataError(f"checkpoint '{path}' holds a {type(obj).__name__}; expected a TorchScript generator, "
+                        "a pickled nn.Module, or a dict with a 'generator' nn.Module")
+    return obj
+
+
+def evaluate_samples(samples: Path, *, dataset: str, protocol: str, data_dir, artifacts_dir,
+                     record_path: Path | None, context: dict | None = None, device: str = "cpu") -> dict:
+    """Evaluate a reviewer's samples (array file, PNG folder or generator checkpoint); NaN refused."""
+    from ganaudit.metrics.samples import sample_batches
+
+    samples = Path(samples)
+    context = {"samples": str(samples), **(context or {})}
+    if samples.suffix in (".pt", ".pth", ".ckpt", ".ts"):
+        gen = load_generator_checkpoint(samples).to(device)
+        z_dim = int(getattr(gen, "z_dim", context.get("z_dim", 128)))
+        gen.eval()
+        fn = lambda proto, n, _r: (generated_batches(gen, proto, n, z_dim, torch.device(device)), proto.gen_batch)  # noqa: E731
+    else:
+        def fn(proto, n, resolution):
+            return sample_batches(samples, n, resolution, proto.extract_batch), proto.extract_batch
+    return _evaluate(fn, dataset=dataset, protocol=protocol, data_dir=data_dir, artifacts_dir=artifacts_dir,
+                     record_path=record_path, context=context, device=torch.device(device), nan_policy="refuse")
+
+
+def parse_overrides(argv: list[str]) -> dict[str, str]:
+    """``key=value`` arguments -> dict; ConfigError naming any other argument or a missing option."""
+    from ganaudit.errors import ConfigError
+
+    allowed = {"samples", "dataset", "protocol", "data_dir", "artifacts", "record", "device"}
+    out: dict[str, str] = {}
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if not sep or key not in allowed:
+            raise ConfigError(f"argument '{arg}': expected key=value with key in {sorted(allowed)}")
+        out[key] = value
+    for key in ("samples", "dataset"):
+        if key not in out:
+            raise ConfigError(f"missing option '{key}='; usage: python -m ganaudit.evaluate "
+                              "samples=<.npz|.npy|folder|checkpoint> dataset=<name> protocol=<name>")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        opts = parse_overrides(sys.argv[1:] if argv is None else argv)
+        dataset = opts["dataset"]
+        artifacts = Path(opts.get("artifacts", "artifacts"))
+        record = evaluate_samples(
+            Path(opts["samples"]), dataset=dataset, protocol=opts.get("protocol", "auto"),
+            data_dir=Path(opts.get("data_dir", Path("data/prepared") / dataset)), artifacts_dir=artifacts,
+            record_path=Path(opts.get("record", artifacts / "evals" / "reviewer.jsonl")),
+            device=opts.get("device", "cpu"))
+    except GanauditError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(record, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

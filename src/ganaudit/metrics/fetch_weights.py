@@ -1,0 +1,91 @@
+"""Pinned feature-extractor weights: download (``fetch``) and per-dataset readiness (``ensure``).
+
+    python -m ganaudit.metrics.fetch_weights fetch inception --out artifacts/weights   # weights/dvc.yaml:inception
+    python -m ganaudit.metrics.fetch_weights ensure <dataset> --out artifacts/weights  # stage weights@<dataset>
+
+``ensure`` trains the digits classifier for ``digits`` and checks the Inception file otherwise, then
+writes ``<out>/<dataset>.json`` = {extractor, file, sha256} (the DVC-tracked record).
+
+The file is downloaded to a temporary name, its sha256 checked against the pin
+(``ganaudit.metrics.pins``), and only then renamed into place; a mismatch leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.request
+from pathlib import Path
+
+from ganaudit.errors import GanauditError, WeightsError
+from ganaudit.metrics import pins
+from ganaudit.metrics.features import verify_weights
+
+SOURCES = {"inception": (pins.INCEPTION_URL, pins.INCEPTION_FILENAME)}
+
+
+def fetch(name: str, out_dir: Path) -> Path:
+    """Download weights ``name`` into ``out_dir`` and verify them; returns the final path."""
+    from ganaudit.metrics.inception import INCEPTION_WEIGHTS
+
+    url, filename = SOURCES[name]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final, tmp = out_dir / filename, out_dir / (filename + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp, open(tmp, "wb") as fh:  # noqa: S310 (pinned URL)
+            while block := resp.read(1 << 20):
+                fh.write(block)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WeightsError(f"cannot download {url}: {exc}. Put the file at '{final}' by hand instead") from exc
+    try:
+        verify_weights(tmp, INCEPTION_WEIGHTS.__class__(**{**INCEPTION_WEIGHTS.__dict__, "filename": tmp.name}))
+    except WeightsError:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(final)
+    return final
+
+
+def ensure(dataset: str, out_dir: Path, data_dir: Path) -> dict:
+    """Make the default protocol's extractor weights for ``dataset`` ready; write and return the record."""
+    from ganaudit.metrics import digits_cnn
+    from ganaudit.metrics.features import EXTRACTORS
+    from ganaudit.metrics.protocols import protocol_for
+
+    proto = protocol_for(dataset, "auto")
+    if proto.extractor == "digits_cnn":
+        digits_cnn.main(["train", "--out", str(out_dir / digits_cnn.DIGITS_WEIGHTS.filename),
+                         "--data-dir", str(data_dir)])
+    extractor = EXTRACTORS.get(proto.extractor)(out_dir)  # checks the file against its pins
+    record = {"dataset": dataset, "protocol": proto.name, "extractor": extractor.name,
+              "sha256": extractor.weights_sha256}
+    path = out_dir / f"{dataset}.json"
+    path.with_name(path.name + ".tmp").write_text(json.dumps(record, indent=2) + "\n")
+    path.with_name(path.name + ".tmp").replace(path)
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ganaudit.metrics.fetch_weights")
+    parser.add_argument("command", choices=["fetch", "ensure"])
+    parser.add_argument("name", help="fetch: " + ", ".join(sorted(SOURCES)) + "; ensure: a dataset name")
+    parser.add_argument("--out", type=Path, default=Path("artifacts/weights"))
+    parser.add_argument("--data-dir", type=Path, default=None, help="ensure: default data/prepared/<dataset>")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "ensure":
+            print(json.dumps(ensure(args.name, args.out, args.data_dir or Path("data/prepared") / args.name)))
+            return 0
+        if args.name not in SOURCES:
+            raise WeightsError(f"unknown weights '{args.name}'; expected one of {sorted(SOURCES)}")
+        print(fetch(args.name, args.out))
+    except GanauditError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

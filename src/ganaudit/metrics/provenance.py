@@ -1,0 +1,87 @@
+"""Provenance of every reported number: one JSON line per evaluation (STYLE habit 5).
+
+A record carries the metric values and everything needed to recompute them: protocol (with all its
+choices), dataset and real split, split manifest digest, extractor name and weights sha256, N real
+and N fake, dtype, latent seed, training seed, config hash, step, run id, git commit, library
+versions and the UTC time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str:
+    """``<sha>`` of HEAD of the ganaudit checkout (``+dirty`` if modified), or ``unknown``."""
+    root = Path(__file__).resolve().parents[3]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that can change a number."""
+    import numpy
+    import torch
+
+    import ganaudit
+
+    out = {"python": platform.python_version(), "numpy": numpy.__version__, "torch": torch.__version__,
+           "ganaudit": ganaudit.__version__}
+    try:
+        import torchmetrics
+
+        out["torchmetrics"] = torchmetrics.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    return out
+
+
+def make_record(values: dict[str, Any], *, protocol: dict, dataset: str, manifest_digest: str,
+                extractor: str, weights_sha256: str, n_real: int, n_fake: int,
+                context: dict | None = None) -> dict:
+    """The JSON-serializable record of one evaluation (values + provenance)."""
+    context = dict(context or {})
+    prov = {
+        "protocol": protocol["name"], "protocol_spec": protocol, "dataset": dataset,
+        "real_split": protocol["real_split"], "split_manifest_digest": manifest_digest,
+        "extractor": extractor, "extractor_weights_sha256": weights_sha256,
+        "n_real": n_real, "n_fake": n_fake, "dtype": protocol["dtype"],
+        "latent_seed": protocol["latent_seed"], "seed": context.pop("seed", None),
+        "config_hash": context.pop("config_hash", None), "step": context.pop("step", None),
+        "run_id": context.pop("run_id", None), "context": context, "git_commit": git_commit(),
+        "versions": library_versions(), "argv": sys.argv[:1],
+        "time_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    return {**values, "provenance": prov}
+
+
+def append_record(path: Path | str, record: dict) -> None:
+    """Append ``record`` as one JSON line to ``path`` (created with its folder; flushed and fsynced)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(record, sort_keys=True, allow_nan=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_records(path: Path | str) -> list[dict]:
+    """All records of a JSON-lines file, in order."""
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]

@@ -1,0 +1,186 @@
+"""evaluate_generator (CONTRACTS §3) and the reviewer CLI on the digits_cnn protocol, offline."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import ganaudit.evaluate as ev
+from ganaudit.errors import ConfigError, DataError
+from ganaudit.metrics import diversity_ms_ssim, fid, inception_score, protocol_for
+from ganaudit.metrics.provenance import read_records
+
+from .conftest import TinyGenerator
+
+CTX = {"seed": 3, "config_hash": "abcd", "step": 20000, "run_id": "r1"}
+PROVENANCE_KEYS = {"protocol", "dataset", "real_split", "split_manifest_digest", "extractor",
+                   "extractor_weights_sha256", "n_real", "n_fake", "dtype", "latent_seed", "seed",
+                   "config_hash", "step", "run_id", "git_commit", "versions", "time_utc"}
+
+
+def run(gen, weights, tmp_path, **kw):
+    return ev.evaluate_generator(gen, dataset="digits", protocol="auto", data_dir="unused",
+                                 artifacts_dir=weights.parent, record_path=tmp_path / "evals.jsonl",
+                                 context=dict(CTX), **kw)
+
+
+@pytest.mark.timeout(120)
+def test_generator_evaluation_record_and_determinism(tmp_path, digits_weights, digits_view):
+    gen = TinyGenerator().train()
+    first = run(gen, digits_weights, tmp_path)
+    assert gen.training  # mode restored
+    assert first["fid"] > 0 and 1.0 <= first["is"] <= 10.0 and np.isfinite(first["kid"])
+    assert first["nan_samples"] is False
+    prov = first["provenance"]
+    assert PROVENANCE_KEYS <= set(prov)
+    assert (prov["protocol"], prov["n_real"], prov["n_fake"], prov["seed"], prov["step"]) == ("digits_cnn", 500, 500, 3, 20000)
+    assert prov["split_manifest_digest"] == digits_view.manifest_digest
+    second = run(gen.eval(), digits_weights, tmp_path)
+    assert not gen.training
+    assert (second["fid"], second["is"], second["kid"]) == (first["fid"], first["is"], first["kid"])  # bit-identical
+    records = read_records(tmp_path / "evals.jsonl")
+    assert len(records) == 2 and records[0]["fid"] == first["fid"]
+    other = run(TinyGenerator(seed=1), digits_weights, tmp_path)
+    assert other["fid"] != first["fid"]
+
+
+@pytest.mark.timeout(120)
+def test_equals_the_pure_functions_on_the_same_samples(tmp_path, digits_weights, digits_view):
+    from ganaudit.metrics.features import EXTRACTORS
+
+    gen = TinyGenerator()
+    result = run(gen, digits_weights, tmp_path)
+    ext = EXTRACTORS.get("digits_cnn")(digits_weights)
+    proto = protocol_for("digits")
+    with torch.no_grad():
+        gen.eval()
+        fakes = torch.cat(list(ev.generated_batches(gen, proto, 500, gen.z_dim, torch.device("cpu"))))
+    assert fakes.shape == (500, 3, 32, 32)
+    real = torch.from_numpy(digits_view.images).permute(0, 3, 1, 2).float()
+    f_real, _ = ext(real)
+    f_fake, logits = ext(fakes)
+    assert result["fid"] == pytest.approx(fid(f_real.numpy(), f_fake.numpy()), rel=1e-6)
+    assert result["is"] == pytest.approx(inception_score(logits.numpy()), rel=1e-6)
+
+
+@pytest.mark.timeout(120)
+def test_extraction_batch_size_does_not_change_fid(tmp_path, digits_weights, digits_view, monkeypatch):
+    gen = TinyGenerator()
+    base = run(gen, digits_weights, tmp_path)["fid"]
+    small = dataclasses.replace(protocol_for("digits"), extract_batch=33)
+    monkeypatch.setattr(ev, "protocol_for", lambda dataset, protocol: small)
+    assert run(gen, digits_weights, tmp_path / "b")["fid"] == pytest.approx(base, rel=1e-6)
+
+
+def test_nan_generator_records_the_sentinel(tmp_path, digits_weights, digits_view):
+    result = run(TinyGenerator(nan=True), digits_weights, tmp_path)
+    assert result["fid"] == 31337.0 and result["nan_samples"] is True and result["is"] is None
+    assert read_records(tmp_path / "evals.jsonl")[0]["fid"] == 31337.0
+
+
+@pytest.mark.timeout(120)
+def test_ms_ssim_when_the_protocol_asks(tmp_path, digits_weights, digits_view, monkeypatch):
+    # small diversity batches keep the test fast; the sampling itself is tested in test_ms_ssim
+    proto = dataclasses.replace(protocol_for("digits"), ms_ssim_datasets=("digits",), diversity_batch_size=8)
+    monkeypatch.setattr(ev, "protocol_for", lambda dataset, protocol: proto)
+    result = run(TinyGenerator(), digits_weights, tmp_path)
+    assert 0.0 < result["ms_ssim"] <= 1.0
+    from ganaudit.metrics.ms_ssim import diversity_indices
+
+    gen = TinyGenerator().eval()
+    with torch.no_grad():
+        fakes = torch.cat(list(ev.generated_batches(gen, proto, 500, gen.z_dim, torch.device("cpu"))))
+    picks = diversity_indices(500, proto.diversity_seed, 5, 8)
+    expected = diversity_ms_ssim([fakes[torch.from_numpy(row)] for row in picks])
+    assert result["ms_ssim"] == pytest.approx(expected, rel=1e-12)
+
+
+def write_npz(path, arr):
+    np.savez(path, images=arr)
+    return path
+
+
+def cli(tmp_path, digits_weights, samples, capsys):
+    rc = ev.main([f"samples={samples}", "dataset=digits", "protocol=digits_cnn", "data_dir=unused",
+                  f"artifacts={digits_weights.parent}", f"record={tmp_path / 'rev.jsonl'}"])
+    return rc, capsys.readouterr()
+
+
+def test_cli_accepts_valid_samples_and_appends_a_record(tmp_path, digits_weights, digits_view, capsys):
+    samples = write_npz(tmp_path / "s.npz", digits_view.images.copy())  # the real split itself
+    rc, out = cli(tmp_path, digits_weights, samples, capsys)
+    assert rc == 0, out.err
+    record = json.loads(out.out)
+    assert record["fid"] < 1e-6  # identical sets
+    assert read_records(tmp_path / "rev.jsonl")[0]["provenance"]["context"]["samples"] == str(samples)
+    as_float = write_npz(tmp_path / "f.npz", digits_view.images.transpose(0, 3, 1, 2).astype(np.float32))
+    rc, out = cli(tmp_path, digits_weights, as_float, capsys)
+    assert rc == 0 and json.loads(out.out)["fid"] < 1e-6
+
+
+@pytest.mark.parametrize("case,needle", [
+    ("count", "needs exactly 500"),
+    ("shape", "expected uint8 [N, 32, 32, 3]"),
+    ("dtype", "dtype int16"),
+    ("range01", "expected [0, 255]"),
+    ("nan", "NaN"),
+])
+def test_cli_refuses_bad_samples(tmp_path, digits_weights, digits_view, capsys, case, needle):
+    good = digits_view.images
+    arr = {
+        "count": good[:499],
+        "shape": good[:, :16, :16],
+        "dtype": good.astype(np.int16),
+        "range01": good.transpose(0, 3, 1, 2).astype(np.float32) * 2.0,
+        "nan": np.where(np.arange(500)[:, None, None, None] == 7, np.nan, good.transpose(0, 3, 1, 2).astype(np.float32)),
+    }[case]
+    rc, out = cli(tmp_path, digits_weights, write_npz(tmp_path / "bad.npz", arr), capsys)
+    assert rc == 2 and needle in out.err
+    assert not (tmp_path / "rev.jsonl").exists()
+
+
+def test_png_folder_input(tmp_path, digits_weights, digits_view, capsys):
+    from PIL import Image
+
+    folder = tmp_path / "pngs"
+    folder.mkdir()
+    for i, img in enumerate(digits_view.images):
+        Image.fromarray(img).save(folder / f"{i:04d}.png")
+    rc, out = cli(tmp_path, digits_weights, folder, capsys)
+    assert rc == 0 and json.loads(out.out)["fid"] < 1e-6
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(folder / "0000.png")
+    rc, out = cli(tmp_path, digits_weights, folder, capsys)
+    assert rc == 2 and "0000.png" in out.err and "32x32" in out.err
+
+
+def test_checkpoint_input(tmp_path, digits_weights, digits_view, capsys):
+    gen = TinyGenerator()
+    torch.save(gen, tmp_path / "g.pt")
+    rc, out = cli(tmp_path, digits_weights, tmp_path / "g.pt", capsys)
+    assert rc == 0, out.err
+    assert json.loads(out.out)["fid"] == pytest.approx(run(gen, digits_weights, tmp_path)["fid"], rel=1e-12)
+
+
+def test_cli_argument_errors():
+    with pytest.raises(ConfigError, match="missing option 'samples='"):
+        ev.parse_overrides(["dataset=digits"])
+    with pytest.raises(ConfigError, match="key=value"):
+        ev.parse_overrides(["--samples", "x"])
+    assert ev.main(["samples=/nonexistent.npz", "dataset=digits", "artifacts=/nonexistent"]) == 2
+
+
+def test_missing_samples_file(tmp_path, digits_weights, digits_view):
+    with pytest.raises(DataError, match="no such file"):
+        ev.evaluate_samples(tmp_path / "none.npz", dataset="digits", protocol="auto", data_dir="x",
+                            artifacts_dir=digits_weights.parent, record_path=None)
+
+
+def test_summarize_min_and_final():
+    evals = [{"step": 0, "fid": 300.0}, {"step": 20000, "fid": 31337.0}, {"step": 40000, "fid": 25.0},
+             {"step": 60000, "fid": 27.5}]
+    assert ev.summarize(evals) == {"fid_min": 25.0, "fid_min_step": 40000, "fid_final": 27.5, "fid_final_step": 60000}
+    assert ev.summarize([])["fid_min"] is None
