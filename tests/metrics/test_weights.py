@@ -35,3 +35,52 @@ def test_download_failure_is_a_weights_error(tmp_path, monkeypatch):
 def test_ensure_names_the_inception_pipeline_for_study_datasets(tmp_path, capsys):
     assert fetch_weights.main(["ensure", "cifar10", "--out", str(tmp_path)]) == 2
     assert "weights/dvc.yaml:inception" in capsys.readouterr().err
+
+
+def _fake_training(payload: bytes):
+    """A stand-in for `digits_cnn train` that writes ``payload`` as the weights file."""
+    from pathlib import Path
+
+    def train(argv):
+        out = Path(argv[argv.index("--out") + 1])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(payload)
+        return 0
+
+    return train
+
+
+def _reference_bytes() -> bytes:
+    from pathlib import Path
+
+    import ganaudit
+
+    return (Path(ganaudit.__file__).parent / "resources" / "digits_cnn.pt").read_bytes()
+
+
+def test_shipped_digits_reference_has_the_pinned_digest():
+    import hashlib
+
+    assert hashlib.sha256(_reference_bytes()).hexdigest() == pins.DIGITS_CNN_SHA256
+
+
+def test_digits_weights_fall_back_to_the_reference_when_this_machine_rounds_differently(tmp_path, monkeypatch):
+    import hashlib
+
+    from ganaudit.metrics import digits_cnn
+    from ganaudit.metrics.features import sha256_file
+
+    other = b"weights retrained on a CPU that rounds differently"
+    monkeypatch.setattr(digits_cnn, "main", _fake_training(other))
+    extra = fetch_weights._train_digits_or_reference(tmp_path, tmp_path / "data")
+    assert extra["retrained_sha256"] == hashlib.sha256(other).hexdigest()
+    assert sha256_file(tmp_path / "digits_cnn.pt") == pins.DIGITS_CNN_SHA256
+    assert EXTRACTORS.get("digits_cnn")(tmp_path).weights_sha256 == pins.DIGITS_CNN_SHA256
+
+
+def test_digits_weights_retrained_equal_to_the_pin_are_kept(tmp_path, monkeypatch):
+    from ganaudit.metrics import digits_cnn
+
+    monkeypatch.setattr(digits_cnn, "main", _fake_training(_reference_bytes()))
+    extra = fetch_weights._train_digits_or_reference(tmp_path, tmp_path / "data")
+    assert "retrained_sha256" not in extra
