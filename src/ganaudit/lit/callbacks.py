@@ -1,0 +1,144 @@
+"""Lightning callbacks of the training core: D-step checkpoints that never save a diverged state, and
+periodic evaluation of G (spec §5.1 checkpoints, §6.2 evaluation frequency).
+
+Both count in D steps: the GANModule steps G's optimizer outside Lightning's wrapper, so
+``trainer.global_step`` equals the number of D steps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
+
+from ganaudit.lit.rng import capture_rng, restore_rng
+
+__all__ = ["DStepCheckpoint", "EvalCallback", "read_eval_index", "all_finite"]
+
+
+def all_finite(module: torch.nn.Module) -> bool:
+    """True if every floating parameter and buffer of ``module`` is finite (no NaN/inf)."""
+    tensors = list(module.parameters()) + list(module.buffers())
+    return all(bool(torch.isfinite(t).all()) for t in tensors if t.is_floating_point())
+
+
+class DStepCheckpoint(ModelCheckpoint):
+    """Save ``dstep-XXXXXXX.ckpt`` every ``every`` D steps and at the end of fit, plus ``last.ckpt``.
+
+    Nothing is saved once the module has diverged (``pl_module.divergence``) or when any weight or
+    buffer is non-finite (that marks the module diverged), so ``last.ckpt`` is the last good state.
+    ``keep="all"`` keeps every numbered checkpoint (the study evaluates them all); ``keep="last"``
+    keeps only ``last.ckpt``.
+    """
+
+    def __init__(self, dirpath: str | Path, every: int, keep: str = "all") -> None:
+        if keep not in ("all", "last"):
+            raise ValueError(f"keep must be 'all' or 'last', got {keep!r}")
+        super().__init__(
+            dirpath=str(dirpath),
+            filename="dstep-{step:07d}",
+            auto_insert_metric_name=False,
+            every_n_train_steps=int(every),
+            save_top_k=-1 if keep == "all" else 0,
+            save_last=True,
+            monitor=None,
+            enable_version_counter=False,
+            save_on_train_epoch_end=False,
+        )
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if trainer.global_step % self._every_n_train_steps == 0:
+            self._save_if_good(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        """No epoch-based saving: the stream is endless and length is counted in D steps."""
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        """No validation-based saving."""
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        """Save the final (or preempted) state unless diverged."""
+        self._save_if_good(trainer, pl_module)
+
+    def _save_if_good(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if getattr(pl_module, "divergence", None) is not None or self._should_skip_saving_checkpoint(trainer):
+            return
+        if not all_finite(pl_module):
+            step = int(getattr(pl_module, "d_step", trainer.global_step))
+            pl_module.mark_diverged(step, f"non-finite weights or buffers after D step {step}")
+            return
+        candidates = self._monitor_candidates(trainer)
+        self._save_topk_checkpoint(trainer, candidates)
+        self._save_last_checkpoint(trainer, candidates)
+
+
+def read_eval_index(path: Path) -> list[dict]:
+    """Evaluation summaries from ``evals_index.jsonl``, one per D step (a later line for the same
+    step, e.g. after a resume, replaces the earlier one), sorted by step."""
+    if not path.is_file():
+        return []
+    by_step: dict[int, dict] = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            by_step[int(rec["step"])] = rec
+    return [by_step[s] for s in sorted(by_step)]
+
+
+class EvalCallback(pl.Callback):
+    """Evaluate G at D step 0 (a fresh run), every ``every`` D steps and at the end of training (as
+    [V2] evaluates its step-0, periodic and final checkpoints); never after divergence.
+
+    ``evaluate_fn`` is :func:`ganaudit.evaluate.evaluate_generator` (injected, so tests can pass a
+    cheap one); it receives ``generator=pl_module.generator`` and ``**eval_kwargs`` plus
+    ``context={**context, "step": d_step}``. Each returned record is summarized (step, fid, is, kid,
+    ms_ssim, provenance) as one line of ``index_path``. Every RNG stream is saved before and restored
+    after evaluation, so evaluating never changes the training trajectory.
+    """
+
+    def __init__(
+        self,
+        every: int,
+        evaluate_fn: Callable[..., dict],
+        eval_kwargs: dict[str, Any],
+        context: dict[str, Any],
+        index_path: Path,
+    ) -> None:
+        self.every, self.evaluate_fn = int(every), evaluate_fn
+        self.eval_kwargs, self.context, self.index_path = eval_kwargs, context, Path(index_path)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if int(pl_module.d_step) == 0:
+            self._evaluate(pl_module)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if trainer.global_step % self.every == 0:
+            self._evaluate(pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        self._evaluate(pl_module)
+
+    def _evaluate(self, pl_module: Any) -> None:
+        step = int(pl_module.d_step)
+        done = {r["step"] for r in read_eval_index(self.index_path)}
+        if pl_module.divergence is not None or step in done:
+            return
+        rng = capture_rng()
+        try:
+            record = self.evaluate_fn(
+                pl_module.generator, **self.eval_kwargs, context={**self.context, "step": step}
+            )
+        finally:
+            restore_rng(rng)
+        summary = {"step": step, **{k: record.get(k) for k in ("fid", "is", "kid", "ms_ssim") if k in record}}
+        summary["provenance"] = record.get("provenance", {})
+        self.index_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.index_path, "a") as fh:
+            fh.write(json.dumps(summary, sort_keys=True, default=str) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())

@@ -1,0 +1,191 @@
+"""The study's training loop as a LightningModule with manual optimization (spec §5.1).
+
+One ``training_step`` = one **D step** (the study's unit of training length):
+
+1. a fresh real batch ``[B,3,R,R]`` in [0,1] and fresh ``z ~ U(-1,1)^[B,z_dim]`` (drawn on the CPU from
+   torch's global RNG, so CPU and GPU runs see the same latents);
+2. one D Adam step on ``d_real + d_fake + λ·penalty``; real and fake through D in separate passes;
+3. if ``(d_step - 1) % n_dis == 0``: one G Adam step on the G loss with the **same z**, D and G in
+   train mode.
+
+Both Adam instances share lr / β1 / β2 and eps (1e-8). The G optimizer is stepped directly (not
+through Lightning's optimizer wrapper), so that Lightning's ``global_step`` counts D steps only:
+``Trainer(max_steps=d_steps)`` and step-based checkpoints then speak the study's unit. Consequently
+only 32-bit precision is supported (no AMP scaler on the G step).
+
+A non-finite loss stops training before any optimizer step is taken with it: ``self.divergence``
+records the D step and reason, and :class:`ganaudit.lit.callbacks.DStepCheckpoint` saves nothing from
+then on, so the last good checkpoint survives.
+
+Checkpoint extras (``checkpoint["ganaudit"]``, plain values for ``weights_only=True`` loading): the
+D-step counter and every RNG state; on resume the RNG states are re-applied right before the first
+resumed D step, and the data module's stream is moved to batch ``d_step``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+
+from ganaudit.archs import ARCHS, sample_z
+from ganaudit.losses import LOSSES
+from ganaudit.lit.rng import capture_rng, restore_rng
+from ganaudit.lit.steps import discriminator_loss, generator_loss, updates_generator
+from ganaudit.penalties import PENALTIES
+
+__all__ = ["GANModule", "CKPT_KEY"]
+
+CKPT_KEY = "ganaudit"
+
+
+class GANModule(pl.LightningModule):
+    """G and D of one configuration plus the study's D/G update rule.
+
+    Args: loss/penalty/norm/arch: registry names; penalty_weight: λ (ignored for ``none``);
+    resolution: image side R; width: channel multiplier (1 = study); z_dim; init: ``v2``|``v3``;
+    lr, beta1, beta2, eps: Adam (shared by both players); n_dis: D steps per G step;
+    log_every: D steps between logged losses.
+    """
+
+    def __init__(
+        self,
+        *,
+        loss: str = "ns",
+        penalty: str = "none",
+        penalty_weight: float = 0.0,
+        norm: str = "spectral",
+        arch: str = "sndcgan",
+        resolution: int = 32,
+        width: float = 1.0,
+        z_dim: int = 128,
+        init: str = "v2",
+        lr: float = 2e-4,
+        beta1: float = 0.5,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        n_dis: int = 1,
+        log_every: int = 50,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.generator, self.discriminator = ARCHS.get(arch).build(resolution, norm, width, z_dim, init)
+        self.loss_fn = LOSSES.get(loss)
+        self.penalty_fn = None if penalty == "none" else PENALTIES.get(penalty)
+        self.penalty_weight = float(penalty_weight)
+        self.z_dim, self.n_dis, self.log_every = int(z_dim), int(n_dis), max(1, int(log_every))
+        self.adam = dict(lr=float(lr), betas=(float(beta1), float(beta2)), eps=float(eps))
+        self.d_step = 0  # D steps completed (saved in checkpoints)
+        self.divergence: dict[str, Any] | None = None  # {"step": int, "reason": str} once diverged
+        self._pending_rng: dict[str, Any] | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> "GANModule":
+        """Build from a composed config (``ganaudit.config.compose``)."""
+        return cls(
+            loss=cfg.loss.name,
+            penalty=cfg.penalty.name,
+            penalty_weight=cfg.penalty.weight,
+            norm=cfg.norm.name,
+            arch=cfg.arch.name,
+            resolution=int(cfg.arch.resolution),
+            width=float(cfg.arch.width),
+            z_dim=int(cfg.arch.z_dim),
+            init=str(cfg.arch.get("init", "v2")),
+            lr=cfg.optim.lr,
+            beta1=cfg.optim.beta1,
+            beta2=cfg.optim.beta2,
+            eps=cfg.optim.eps,
+            n_dis=cfg.optim.n_dis,
+            log_every=cfg.trainer.log_every,
+        )
+
+    # ------------------------------------------------------------------------------------ optim
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        """[Adam(D), Adam(G)] with the same lr, betas and eps (spec §5.1)."""
+        return [
+            torch.optim.Adam(self.discriminator.parameters(), **self.adam),
+            torch.optim.Adam(self.generator.parameters(), **self.adam),
+        ]
+
+    # ------------------------------------------------------------------------------------- step
+    def training_step(self, batch: Tensor | tuple | list, batch_idx: int) -> None:
+        """One D step (+ one G step every n_dis D steps); ``batch`` float32 [B,3,R,R] in [0,1]."""
+        if self._pending_rng is not None:  # resumed: continue every random stream exactly
+            restore_rng(self._pending_rng)
+            self._pending_rng = None
+        real = batch[0] if isinstance(batch, (tuple, list)) else batch
+        step = self.d_step + 1
+        opt_d, opt_g = self.optimizers()
+        z = sample_z(real.shape[0], self.z_dim).to(real.device)  # [B, z_dim] in [-1, 1]
+
+        d_loss, parts = discriminator_loss(
+            self.generator, self.discriminator, self.loss_fn, self.penalty_fn, self.penalty_weight, real, z
+        )
+        if not self._finite(d_loss, "D", step):
+            return
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(d_loss)
+        opt_d.step()
+
+        g_loss = None
+        if updates_generator(step, self.n_dis):
+            self.discriminator.requires_grad_(False)  # no D grads in the G step (D still in train mode)
+            try:
+                g_loss = generator_loss(self.generator, self.discriminator, self.loss_fn, z)
+                if not self._finite(g_loss, "G", step):
+                    return
+                opt_g.zero_grad(set_to_none=True)
+                self.manual_backward(g_loss)
+                opt_g.optimizer.step()  # raw step: Lightning's global_step keeps counting D steps
+            finally:
+                self.discriminator.requires_grad_(True)
+        self.d_step = step
+        if step % self.log_every == 0 or step == 1:
+            self._log_losses(d_loss, parts, g_loss)
+
+    def _finite(self, loss: Tensor, player: str, step: int) -> bool:
+        """False (and training stops, recorded as diverged) if ``loss`` is NaN or inf."""
+        value = float(loss.detach())
+        if math.isfinite(value):
+            return True
+        self.mark_diverged(step, f"non-finite {player} loss ({value}) at D step {step}")
+        return False
+
+    def mark_diverged(self, step: int, reason: str) -> None:
+        """Record divergence at D step ``step`` (first one wins) and ask the trainer to stop."""
+        if self.divergence is None:
+            self.divergence = {"step": int(step), "reason": reason}
+        if self._trainer is not None:
+            self.trainer.should_stop = True
+
+    def _log_losses(self, d_loss: Tensor, parts: dict[str, Tensor], g_loss: Tensor | None) -> None:
+        values = {"loss/d": d_loss.detach(), **{f"loss/{k}": v for k, v in parts.items()}}
+        if g_loss is not None:
+            values["loss/g"] = g_loss.detach()
+        values["d_step"] = float(self.d_step)
+        self.log_dict(values, on_step=True, on_epoch=False, prog_bar=False, batch_size=1)
+
+    # ------------------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Add the D-step counter and RNG states as plain values (``weights_only=True`` safe)."""
+        checkpoint[CKPT_KEY] = {"format": 1, "d_step": int(self.d_step), "rng": capture_rng()}
+        dm = self._datamodule()
+        if dm is not None and dm.__class__.__qualname__ in checkpoint:
+            # the fetcher reads ahead of training_step: the next batch to train on is batch d_step
+            checkpoint[dm.__class__.__qualname__]["next_batch"] = int(self.d_step)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Restore the D-step counter; RNG states are applied before the next D step."""
+        extra = checkpoint.get(CKPT_KEY)
+        if extra is None:
+            raise KeyError(f"checkpoint has no '{CKPT_KEY}' entry: not written by ganaudit's GANModule")
+        self.d_step = int(extra["d_step"])
+        self._pending_rng = extra["rng"]
+
+    def _datamodule(self) -> Any:
+        trainer = self._trainer
+        return None if trainer is None else getattr(trainer, "datamodule", None)
