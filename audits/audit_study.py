@@ -1,0 +1,18 @@
+#!/usr/bin/env python
+"""Audit one study (thin wrapper over ganaudit.audit; the `audit` stage of dvc.yaml runs it).
+
+    python audits/audit_study.py demo            # results/studies/demo -> audits/reports/demo
+    python audits/audit_study.py demo --top-pool setting_medians --seed-pick median
+
+Extra options are those of `python -m ganaudit.audit --help`.
+"""
+
+import sys
+
+from ganaudit.audit.__main__ import main
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        sys.exit(__doc__)
+    study, rest = sys.argv[1], sys.argv[2:]
+    sys.exit(main(["--results", f"results/studies/{study}", "--out", f"audits/reports/{study}", *rest]))

@@ -1,0 +1,41 @@
+"""``python -m ganaudit.audit --results results/studies/demo --out audits/reports/demo [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from ganaudit.audit.report import AuditOptions, write_audit
+from ganaudit.errors import GanauditError
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ganaudit.audit", description=__doc__)
+    p.add_argument("--results", required=True, help="the study's results directory (records/ inside)")
+    p.add_argument("--out", required=True, help="directory for report.md, CSVs, PNGs, metrics.json")
+    p.add_argument("--baselines", default="audits/baselines/published_models.csv",
+                   help="published numbers to compare with ('' to skip)")
+    for f in dataclasses.fields(AuditOptions):
+        kind = (lambda s: s.lower() in ("1", "true", "yes")) if f.type in (bool, "bool") else \
+            {"int": int, "float": float, "str": str}.get(str(f.type), str)
+        p.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=kind, default=f.default,
+                       help=f"(default: {f.default})")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    opts = AuditOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(AuditOptions)})
+    try:
+        paths = write_audit(args.results, args.out, opts, baselines=args.baselines or None)
+    except GanauditError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"audit written: {Path(paths['report'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

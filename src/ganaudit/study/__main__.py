@@ -1,0 +1,63 @@
+"""``python -m ganaudit.study study=<name> [hydra/launcher=local|joblib|submitit_local|slurm] [...]``.
+
+The primary config is ``conf/run_study.yaml``. The app runs once (Hydra "run" mode); it expands the
+study and hands each batch of runs to the configured Hydra launcher (see ``ganaudit.study.launch``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from ganaudit.config import conf_dir
+from ganaudit.study.driver import StudyDriver, StudyProgress
+from ganaudit.study.launch import HydraBatchLauncher
+from ganaudit.study.spec import StudySpec
+
+log = logging.getLogger("ganaudit.study")
+
+
+def _task_options(cfg: DictConfig, launcher) -> dict:
+    """``study_task.options`` updated by the study file's ``task_options`` (non-null values); with a
+    process-parallel launcher, torch threads default to cores / jobs."""
+    options = dict(cfg.study_task.options or {})
+    options.update({k: v for k, v in dict((cfg.get("study") or {}).get("task_options") or {}).items() if v is not None})
+    n_jobs = getattr(launcher, "n_jobs", None)
+    if options.get("torch_threads") is None and n_jobs:
+        options["torch_threads"] = max(1, (os.cpu_count() or 1) // n_jobs)
+    return options
+
+
+def run_from_config(cfg: DictConfig, launcher=None) -> dict:
+    """Run the study described by a composed ``run_study`` config; returns the summary dict."""
+    spec = StudySpec.from_config(cfg.study, cfg.hparam_keys)
+    results = Path(str(cfg.results_dir)).resolve()
+    with StudyProgress(f"study {spec.name}") as progress:
+        driver = StudyDriver(spec, results, task=str(cfg.study_task.name),
+                             task_options=_task_options(cfg, launcher), launcher=launcher,
+                             batch_size=int(cfg.launch.batch_size), progress=progress)
+        summary = driver.run()
+    log.info("study %s: %s", spec.name, json.dumps(summary))
+    return summary
+
+
+@hydra.main(config_path=str(conf_dir()), config_name="run_study", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    summary = run_from_config(cfg, launcher=HydraBatchLauncher())
+    print(json.dumps(summary, indent=1))
+    bad = summary["statuses"].get("failed", 0) + summary["statuses"].get("missing", 0)
+    if bad:
+        # non-zero so that `dvc repro` does not lock a study with failed runs: rerunning retries them
+        log.error("%d run(s) failed or are missing (reasons in %s/records/*.json); rerun the same command "
+                  "to retry them, finished runs are kept", bad, summary["results_dir"])
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

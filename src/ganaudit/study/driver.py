@@ -1,0 +1,140 @@
+"""Run a study: plan its runs, skip finished ones, launch the rest in batches, then the BO rounds.
+
+    summary = run_study(spec, results_dir, task="train", launcher=InlineLauncher())
+
+Re-running is safe at any point: a run whose record is ``ok`` or ``diverged`` is never launched again
+(key = config hash + seed), a ``failed`` or missing one is (re)launched, and BO resumes from its
+journal (see :mod:`ganaudit.study.bo`). Records are written by the jobs themselves, one per run, so a
+study killed mid-way loses at most the runs that were in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ganaudit.errors import ConfigError
+from ganaudit.study.launch import BatchLauncher, InlineLauncher
+from ganaudit.study.runner import write_plan
+from ganaudit.study.spec import RunSpec, StudySpec
+from ganaudit.study.store import FINISHED, ResultsStore, atomic_write_json, run_key
+from ganaudit.study.tasks import STUDY_TASKS
+
+log = logging.getLogger(__name__)
+
+
+class StudyProgress:
+    """A rich progress bar over a study's launched runs (the total grows as BO rounds are planned)."""
+
+    def __init__(self, description: str) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                             TimeElapsedColumn())
+        self._task = self._bar.add_task(description, total=0)
+
+    def __enter__(self) -> "StudyProgress":
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._bar.stop()
+
+    def add_total(self, n: int) -> None:
+        total = self._bar.tasks[0].total or 0
+        self._bar.update(self._task, total=total + n)
+
+    def advance(self, n: int) -> None:
+        self._bar.advance(self._task, n)
+
+
+class StudyDriver:
+    """Holds the plan of one study invocation and executes batches of runs through a launcher."""
+
+    def __init__(self, spec: StudySpec, results_dir: str | Path, *, task: str = "train",
+                 task_options: Mapping[str, Any] | None = None, launcher: BatchLauncher | None = None,
+                 batch_size: int = 8, progress: "StudyProgress | None" = None) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"study launch batch size must be >= 1, got {batch_size}")
+        self.spec = spec
+        self.root = Path(results_dir).resolve()
+        self.store = ResultsStore(self.root)
+        self.task_name = task
+        self.task = STUDY_TASKS.get(task)
+        self.task_options = dict(task_options or {})
+        self.launcher = launcher or InlineLauncher()
+        self.batch_size = int(batch_size)
+        self.plan_path = self.root / "plan.json"
+        self.entries: dict[str, dict] = {}
+        self.counts = {"planned": 0, "skipped_finished": 0, "launched": 0, "lost_jobs": 0}
+        self.progress = progress
+        self._hash_cache: dict[tuple[str, ...], str] = {}
+
+    # -------------------------------------------------------------- planning
+    def assign_keys(self, runs: Sequence[RunSpec]) -> list[RunSpec]:
+        """Set ``config_hash`` and ``key`` of each run; a key planned twice is run once (first wins)."""
+        unique = []
+        for run in runs:
+            semantic = tuple(o for o in run.overrides if not o.startswith("seed="))
+            if semantic not in self._hash_cache:
+                self._hash_cache[semantic] = self.task.config_hash(run.overrides)
+            run.config_hash = self._hash_cache[semantic]
+            run.key = run_key(run.config_hash, run.seed)
+            if run.key not in self.entries:
+                self.entries[run.key] = run.to_dict()
+                unique.append(run)
+        return unique
+
+    def execute(self, runs: Sequence[RunSpec]) -> None:
+        """Plan ``runs`` and launch those not finished, ``batch_size`` jobs per launcher call."""
+        runs = self.assign_keys(runs)
+        self.counts["planned"] += len(runs)
+        finished = self.store.finished_keys()
+        todo = [r.key for r in runs if r.key not in finished]
+        self.counts["skipped_finished"] += len(runs) - len(todo)
+        if self.progress is not None:
+            self.progress.add_total(len(todo))
+        write_plan(self.plan_path, study=self.spec.name,
+                   task={"name": self.task_name, "options": self.task_options},
+                   store=self.root, runs=self.entries)
+        for start in range(0, len(todo), self.batch_size):
+            batch = todo[start:start + self.batch_size]
+            self.counts["lost_jobs"] += self.launcher.launch(batch, self.plan_path)
+            self.counts["launched"] += len(batch)
+            if self.progress is not None:
+                self.progress.advance(len(batch))
+
+    def outcome(self, run: RunSpec) -> float | str:
+        """A run's outcome for BO: fid_min, ``nonfinite`` (finished, no finite FID) or ``pending``."""
+        rec = self.store.get(run.key)
+        if rec is None or rec.get("status") not in FINISHED:
+            return "pending"
+        fid = rec.get("fid_min")
+        return float(fid) if fid is not None else "nonfinite"
+
+    # ------------------------------------------------------------------ run
+    def static_runs(self) -> list[RunSpec]:
+        return self.spec.expand_static()
+
+    def run(self) -> dict:
+        """Run every mode of the study; return and write ``<results>/summary.json``."""
+        t0 = time.perf_counter()
+        self.execute(self.static_runs())
+        if "bo" in self.spec.modes:
+            from ganaudit.study.bo import BayesOpt
+
+            bo = BayesOpt(self.spec, self.root / "bo.journal")
+            bo.run(self.execute, self.outcome)
+            self.counts["planned"] += len(self.assign_keys(bo.all_runs()))  # rounds finished earlier
+        statuses: dict[str, int] = {}
+        for key in self.entries:
+            rec = self.store.get(key)
+            status = rec.get("status") if rec else "missing"
+            statuses[status] = statuses.get(status, 0) + 1
+        summary = {"study": self.spec.name, "task": self.task_name, "results_dir": str(self.root),
+                   **self.counts, "statuses": statuses, "wall_time_s": time.perf_counter() - t0}
+        atomic_write_json(self.root / "summary.json", summary)
+        self.store.export(self.root)
+        return summary

@@ -1,0 +1,81 @@
+"""Execute one planned run and append its record to the results store (the launcher's job body).
+
+The study driver writes a *plan* (``<results>/plan.json``: the task, the store, and one entry per run
+key) before each batch; a launcher job only receives the plan path and its run key, so the same job
+body runs in-process (local launcher), in a joblib worker or on a SLURM node (submitit).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from ganaudit.study.store import FINISHED, ResultsStore, atomic_write_json
+from ganaudit.study.tasks import STUDY_TASKS
+
+log = logging.getLogger(__name__)
+
+#: the study's fields copied from a plan entry into its record (beside the CONTRACTS §4 result)
+STUDY_FIELDS = ("study", "label", "axes", "setting", "hparams", "source", "overrides", "bo_group",
+                "bo_round", "bo_trial")
+
+
+def write_plan(path: Path, *, study: str, task: dict, store: Path, runs: dict[str, dict]) -> None:
+    """Atomically (re)write the plan file: ``{"study", "task": {name, options}, "store", "runs"}``."""
+    atomic_write_json(path, {"study": study, "task": task, "store": str(store), "runs": runs})
+
+
+def read_plan(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def failed_result(entry: dict, exc: BaseException, wall: float) -> dict:
+    """A CONTRACTS §4-shaped result for a run that raised: status ``failed`` with the reason."""
+    tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}", "traceback": "".join(tb[-6:]),
+            "diverged_step": None, "d_steps": None, "seed": entry["seed"],
+            "config_hash": entry.get("config_hash"), "config": None, "evals": [], "fid_min": None,
+            "fid_final": None, "wall_time_s": wall, "run_dir": None, "code_version": None}
+
+
+def execute_entry(plan_path: str | Path, key: str) -> dict:
+    """Run the plan's entry ``key`` (unless already finished) and store its record; returns the record.
+
+    Exceptions of the task become a ``failed`` record (retried by the next invocation of the study);
+    the study itself goes on. ``study_wall_time_s`` is the job's whole time, overheads included.
+    """
+    t0 = time.perf_counter()
+    plan = read_plan(plan_path)
+    entry = plan["runs"][key]
+    store = ResultsStore(plan["store"])
+    previous = store.get(key)
+    if previous is not None and previous.get("status") in FINISHED:
+        return previous  # a requeued/duplicate job: the finished record stays as it is
+    task = STUDY_TASKS.get(plan["task"]["name"])
+    try:
+        result = task.run(entry["overrides"], plan["task"].get("options") or {})
+    except Exception as exc:  # noqa: BLE001 - any crash of one run is recorded, the study goes on
+        log.warning("run %s failed: %s", key, exc)
+        result = failed_result(entry, exc, time.perf_counter() - t0)
+    record: dict[str, Any] = {**result, **{f: entry.get(f) for f in STUDY_FIELDS}}
+    record["key"] = key
+    record["planned_config_hash"] = entry.get("config_hash")
+    record["seed"] = entry["seed"]
+    record["study_wall_time_s"] = time.perf_counter() - t0
+    record["worker"] = {"host": socket.gethostname(), "pid": os.getpid()}
+    record["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    store.put(record)
+    log.info("run %s: %s (fid_min=%s)", key, record["status"], record.get("fid_min"))
+    return record
+
+
+def hydra_task(cfg: Any) -> str:
+    """The task function handed to Hydra launchers: ``cfg.study_job.plan`` and ``cfg.study_job.key``."""
+    record = execute_entry(cfg.study_job.plan, cfg.study_job.key)
+    return str(record["status"])

@@ -1,0 +1,119 @@
+"""The study entry point through Hydra launchers (local, joblib, submitit local) and a SIGKILL mid-way.
+
+Each test runs ``python -m ganaudit.study`` in a subprocess with the stand-in task (no training), so it
+checks the real launcher path: plan file, job overrides, worker processes, results store.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ganaudit.study.store import ResultsStore
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def study_cmd(*overrides):
+    return [sys.executable, "-m", "ganaudit.study", "study=demo", "study_task.name=standin", *overrides]
+
+
+def env_for(root: Path) -> dict:
+    return {**os.environ, "GANAUDIT_ROOT": str(root), "HYDRA_FULL_ERROR": "1"}
+
+
+def run_study(root: Path, *overrides, timeout=180):
+    proc = subprocess.run(study_cmd(*overrides), cwd=REPO, env=env_for(root), capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads((root / "results" / "studies" / _name(overrides) / "summary.json").read_text())
+
+
+def _name(overrides):
+    for o in overrides:
+        if o.startswith("study.name="):
+            return o.split("=", 1)[1]
+    return "demo"
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("launcher, min_workers", [("parallel", 2), ("submitit_local", 2)])
+def test_runs_execute_in_launcher_worker_processes(tmp_path, launcher, min_workers):
+    summary = run_study(tmp_path, f"hydra/launcher={launcher}", "study.configurations.axes.loss=[ns]",
+                        "study.seeds=[0,1]", "+study_task.options.sleep_s=0.2")
+    assert summary["launched"] == 4 and summary["statuses"] == {"ok": 4}
+    recs = ResultsStore(tmp_path / "results" / "studies" / "demo").records()
+    pids = {r["worker"]["pid"] for r in recs}
+    assert len(pids) >= min_workers            # separate worker processes ran the jobs
+    again = run_study(tmp_path, f"hydra/launcher={launcher}", "study.configurations.axes.loss=[ns]",
+                      "study.seeds=[0,1]")
+    assert again["launched"] == 0 and again["skipped_finished"] == 4
+
+
+@pytest.mark.timeout(240)
+def test_sigkill_midway_then_rerun_finishes_without_repeats_or_losses(tmp_path):
+    overrides = ["study.name=killtest", "study.seeds=[0,1,2,3,4,5]", "+study_task.options.sleep_s=0.3",
+                 "launch.batch_size=4"]
+    records = tmp_path / "results" / "studies" / "killtest" / "records"
+    proc = subprocess.Popen(study_cmd(*overrides), cwd=REPO, env=env_for(tmp_path),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(records.glob("*.json"))) < 6:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)           # the study process we started, nothing else
+    proc.wait(30)
+    before = {p.name: p.read_bytes() for p in records.glob("*.json")}
+    assert 6 <= len(before) < 24, "kill must land mid-way"
+    summary = run_study(tmp_path, *overrides)
+    after = {p.name: p.read_bytes() for p in records.glob("*.json")}
+    assert len(after) == 24                     # 4 configurations x 6 seeds, none lost
+    assert all(after[name] == blob for name, blob in before.items())   # finished runs never redone
+    assert summary["launched"] == 24 - len(before) and summary["skipped_finished"] == len(before)
+    assert all(json.loads(b)["attempt"] == 1 for b in after.values())
+    runs = pd.read_csv(tmp_path / "results" / "studies" / "killtest" / "runs.csv")
+    assert len(runs) == 24 and runs["key"].is_unique
+
+
+def test_bad_study_option_is_a_clear_error(tmp_path):
+    proc = subprocess.run(study_cmd("study.hparams.modes=[nope]"), cwd=REPO, env=env_for(tmp_path),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "study.hparams.modes: unknown mode 'nope'" in proc.stderr + proc.stdout
+
+
+def test_failed_runs_give_exit_code_3_and_are_retried(tmp_path):
+    marker = tmp_path / "fail.txt"
+    marker.write_text("*")
+    args = ["study.configurations.axes.loss=[ns]", "study.configurations.axes.norm=[none]", "study.seeds=[0,1]",
+            f"+study_task.options.fail_marker={marker}"]
+    proc = subprocess.run(study_cmd(*args), cwd=REPO, env=env_for(tmp_path), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert "2 run(s) failed or are missing" in proc.stderr + proc.stdout
+    recs = ResultsStore(tmp_path / "results" / "studies" / "demo").records()
+    assert [r["status"] for r in recs] == ["failed", "failed"] and "stand-in failure" in recs[0]["reason"]
+    marker.unlink()
+    summary = run_study(tmp_path, *args)
+    assert summary["launched"] == 2 and summary["statuses"] == {"ok": 2}
+
+
+LAUNCHERS = sorted(p.stem for p in (REPO / "conf" / "hydra" / "launcher").glob("*.yaml"))
+TARGETS = {"local": "BasicLauncher", "parallel": "JoblibLauncher", "slurm": "SlurmLauncher"}
+
+
+@pytest.mark.parametrize("name", LAUNCHERS)
+def test_every_launcher_config_composes(tmp_path, name):
+    proc = subprocess.run([sys.executable, "-m", "ganaudit.study", f"hydra/launcher={name}", "--cfg", "hydra",
+                           "-p", "hydra.launcher"], cwd=REPO, env=env_for(tmp_path), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert TARGETS[name] in proc.stdout
+    if name == "slurm":
+        for key in ("partition:", "gpus_per_node: 1", "timeout_min: 1440", "array_parallelism: 64"):
+            assert key in proc.stdout
