@@ -57,13 +57,22 @@ def test_resume_redoes_only_incomplete_shards(tmp_path):
 @pytest.mark.timeout(120)
 def test_sigkill_mid_preparation_then_rerun_gives_the_clean_store(tmp_path):
     out, splits = tmp_path / "killed", tmp_path / "s"
-    cmd = [sys.executable, "-m", "ganaudit.data", "prepare", "digits", "--out", str(out),
-           "--splits", str(splits), "--shard-size", "8", "--workers", "1", "--no-progress",
-           "--n-total", "300", "--n-test", "50"]
+    args = ["prepare", "digits", "--out", str(out), "--splits", str(splits), "--shard-size", "8",
+            "--workers", "1", "--no-progress", "--n-total", "300", "--n-test", "50"]
+    # Each shard takes >= 0.2 s in this child (its preparation is slowed, nothing else changes), so
+    # the kill lands mid-way however idle the machine is: 38 shards would take >= 7.6 s.
+    slowed = ("import sys, time\n"
+              "import ganaudit.data.prepare as p\n"
+              "job = p.run_job\n"
+              "p.run_job = lambda *a: (time.sleep(0.2), job(*a))[1]\n"
+              "from ganaudit.data.__main__ import main\n"
+              "sys.exit(main(sys.argv[1:]))\n")
+    cmd = [sys.executable, "-c", slowed, *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline and len(list(out.glob("train/*.json"))) < 3:
         time.sleep(0.05)
+    assert proc.poll() is None, "preparation finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (out / "manifest.json").exists()  # killed before completion: never marked complete
