@@ -21,7 +21,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def study_cmd(*overrides):
-    return [sys.executable, "-m", "ganaudit.study", "study=demo", "study_task.name=standin", *overrides]
+    # one setting: these tests exercise the launch machinery on the demo's 4 configurations
+    return [sys.executable, "-m", "ganaudit.study", "study=demo", "study_task.name=standin",
+            "study.hparams.fixed=[{lr:0.0002,beta1:0.5,beta2:0.999,n_dis:1}]", *overrides]
 
 
 def env_for(root: Path) -> dict:
