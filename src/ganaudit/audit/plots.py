@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
@@ -41,6 +42,10 @@ def budget_plot(curves: pd.DataFrame, path: str | Path, *, title: str) -> Path:
         if 0 < n_fixed < int(grp["budget"].max()):
             ax.axvline(n_fixed + 0.5, color="grey", linewidth=0.5, linestyle=":")
     ax.set_xscale("log")
+    # plain integer budgets (1, 2, 5, 10, ...) instead of 10^k labels, also on short axes
+    ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("budget: models trained (fixed settings first, then exploration)")
     ax.set_ylabel("mean of min FID")
     ax.set_title(title, fontsize=10)

@@ -53,6 +53,17 @@ class AuditOptions:
     match_d_steps: bool = True
 
 
+
+# Provenance fields that differ from run to run; the report lists what is common to the protocol.
+_PER_RUN = {"argv", "config_hash", "context", "time", "time_utc", "git_commit", "seed", "step", "run_id", "record_path"}
+
+
+def _protocol_fields(prov: dict) -> str:
+    """One protocol's provenance as `key=value` items, without the per-run fields."""
+    items = [f"`{k}={json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v}`"
+             for k, v in sorted(prov.items()) if k not in _PER_RUN]
+    return ", ".join(items)
+
 def _fmt(x, digits: int = 2) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
@@ -151,7 +162,7 @@ def _report(study, runs, variance, top, curves, verd, published, opts, prov) -> 
         f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `ganaudit.audit` from the results "
         f"store. Code versions of the runs: {', '.join(prov['code_versions']) or 'unknown'}.\n\n",
         "Evaluation protocols (provenance of every FID; lower FID is better):\n\n",
-        *[f"- `{name}`: `{json.dumps(p, sort_keys=True)[:400]}`\n" for name, p in prov["protocols"].items()],
+        *[f"- `{name}`: {_protocol_fields(p)}\n" for name, p in prov["protocols"].items()],
         f"\nScore of a run: `{opts.metric}`. Options: `{json.dumps(asdict(opts), sort_keys=True)}`\n",
         "\n## Runs\n\n",
         f"{len(runs)} runs: {int(n.get('ok', 0))} ok, {int(n.get('diverged', 0))} diverged, "
