@@ -7,7 +7,8 @@ import json
 import pytest
 
 from ganaudit.data.__main__ import main
-from ganaudit.data.inventory import DigestCache, sha256_file, write_inventory
+from ganaudit.data.inventory import DigestCache, write_inventory
+from ganaudit.hashing import sha256_file
 
 from .builders import make_cifar_tarball
 

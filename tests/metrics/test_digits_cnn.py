@@ -8,7 +8,7 @@ import torch
 
 from ganaudit.errors import WeightsError
 from ganaudit.metrics import EXTRACTORS, digits_cnn
-from ganaudit.metrics.features import sha256_file
+from ganaudit.hashing import sha256_file
 
 
 @pytest.fixture(scope="module")

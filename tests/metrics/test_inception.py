@@ -14,7 +14,7 @@ import torch
 
 from ganaudit.errors import WeightsError
 from ganaudit.metrics import EXTRACTORS, pins
-from ganaudit.metrics.features import sha256_file
+from ganaudit.hashing import sha256_file
 from ganaudit.metrics.inception import INCEPTION_WEIGHTS, FIDInception, load_inception
 
 FIXTURES = Path(__file__).parent / "fixtures"

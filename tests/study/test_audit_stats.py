@@ -3,7 +3,6 @@
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ganaudit.audit.budget import budget_curves, budget_inputs, simulate_budget

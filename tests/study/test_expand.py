@@ -1,6 +1,5 @@
 """Study expansion: Table-1 grid (24 x 5 seeds), Table-2 random ranges and log scales, study files."""
 
-import math
 from pathlib import Path
 
 import numpy as np

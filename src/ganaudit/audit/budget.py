@@ -21,7 +21,6 @@ UNCONFIRMED randomisation (spec §6.6, §11), options here:
 
 from __future__ import annotations
 
-import math
 from typing import Mapping, Sequence
 
 import numpy as np

@@ -9,7 +9,6 @@ The split is fixed by the files, not seeded.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import tarfile
@@ -22,6 +21,7 @@ import numpy as np
 
 from ganaudit.data.registry import DatasetInfo, register
 from ganaudit.errors import DataError
+from ganaudit.hashing import md5_file
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 TARBALL = "cifar-10-python.tar.gz"
@@ -29,14 +29,6 @@ MD5 = "c58f30108f718f92721af3b95e74349a"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 
-
-def md5_file(path: Path, chunk: int = 1 << 20) -> str:
-    """md5 hex digest of the file ``path``, read in 1 MiB chunks."""
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def download(raw_dir: Path, url: str = URL, md5: str = MD5) -> Path:

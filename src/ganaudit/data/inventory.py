@@ -17,15 +17,8 @@ import numpy as np
 from ganaudit.data.registry import DATASETS
 from ganaudit.data.store import atomic_write_bytes, dumps
 from ganaudit.errors import DataError
+from ganaudit.hashing import sha256_file
 
-
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    """sha256 hex of the file ``path`` (4 MiB reads)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 class DigestCache:

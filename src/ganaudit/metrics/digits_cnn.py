@@ -25,7 +25,8 @@ from torch import nn
 
 from ganaudit.errors import DataError, WeightsError
 from ganaudit.metrics import pins
-from ganaudit.metrics.features import WeightsSpec, exact_float32, load_into, load_state, sha256_file, verify_weights
+from ganaudit.hashing import sha256_file
+from ganaudit.metrics.features import WeightsSpec, exact_float32, load_into, load_state, verify_weights
 
 FEATURE_DIM, N_CLASSES, RESOLUTION = 64, 10, 32
 DIGITS_WEIGHTS = WeightsSpec(

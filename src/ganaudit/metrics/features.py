@@ -9,7 +9,6 @@ and returning ``(features [B, d] float32, logits [B, K] float32)``; it carries `
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -18,6 +17,7 @@ import torch
 from torch import nn
 
 from ganaudit.errors import WeightsError
+from ganaudit.hashing import sha256_file
 from ganaudit.registry import Registry
 
 EXTRACTORS: Registry[Callable[[Path], nn.Module]] = Registry("extractor")
@@ -45,15 +45,6 @@ def exact_float32() -> Iterator[None]:
             yield
     finally:
         torch.backends.cuda.matmul.allow_tf32 = matmul
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of the file at ``path``."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_weights(path: Path, spec: WeightsSpec, expected: str | None = None) -> str:

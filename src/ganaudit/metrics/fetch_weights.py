@@ -50,7 +50,6 @@ def fetch(name: str, out_dir: Path) -> Path:
 
 def ensure(dataset: str, out_dir: Path, data_dir: Path) -> dict:
     """Make the default protocol's extractor weights for ``dataset`` ready; write and return the record."""
-    from ganaudit.metrics import digits_cnn
     from ganaudit.metrics.features import EXTRACTORS
     from ganaudit.metrics.protocols import protocol_for
 
@@ -78,7 +77,7 @@ def _train_digits_or_reference(out_dir: Path, data_dir: Path) -> dict:
     import shutil
 
     from ganaudit.metrics import digits_cnn
-    from ganaudit.metrics.features import sha256_file
+    from ganaudit.hashing import sha256_file
 
     target = out_dir / digits_cnn.DIGITS_WEIGHTS.filename
     digits_cnn.main(["train", "--out", str(target), "--data-dir", str(data_dir)])
