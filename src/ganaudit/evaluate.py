@@ -138,20 +138,6 @@ def evaluate_generator(generator: nn.Module, *, dataset: str, protocol: str, dat
         generator.train(was_training)
 
 
-def summarize(evals: list[dict], key: str = "fid") -> dict:
-    """Model score of a run's per-checkpoint records (spec §6.2): the minimum over checkpoints (what
-    the study's optimizer saw) and the final value, with their steps. Records are
-    ``{"step": int, key: float, ...}`` (the ``evals`` list of result.json); a NaN checkpoint's
-    sentinel FID (31337) counts like any value. Empty input gives Nones."""
-    scored = [e for e in evals if e.get(key) is not None]
-    if not scored:
-        return {f"{key}_min": None, f"{key}_min_step": None, f"{key}_final": None, f"{key}_final_step": None}
-    best = min(scored, key=lambda e: e[key])
-    last = max(scored, key=lambda e: e["step"])
-    return {f"{key}_min": best[key], f"{key}_min_step": best["step"],
-            f"{key}_final": last[key], f"{key}_final_step": last["step"]}
-
-
 def load_generator_checkpoint(path: Path) -> nn.Module:
     """A generator from a TorchScript file or a pickled ``nn.Module`` (trusted files only)."""
     import warnings

@@ -32,6 +32,7 @@ from ganaudit.config import conf_dir, config_hash, run_dir, to_plain, validate
 from ganaudit.errors import ConfigError
 from ganaudit.lit.callbacks import DStepCheckpoint, EvalCallback, read_eval_index
 from ganaudit.lit.gan_module import GANModule
+from ganaudit.metrics.provenance import summarize
 
 __all__ = ["train", "code_version", "DEVICE_ENV"]
 
@@ -179,9 +180,7 @@ def train(
         if module is not None:
             result["d_steps"] = int(module.d_step)
     evals = read_eval_index(rdir / "evals_index.jsonl")
-    fids = [e["fid"] for e in evals if isinstance(e.get("fid"), (int, float))]
-    result.update(evals=evals, fid_min=min(fids) if fids else None, fid_final=fids[-1] if fids else None,
-                  wall_time_s=round(time.time() - t0, 3))
+    result.update(evals=evals, **summarize(evals), wall_time_s=round(time.time() - t0, 3))
     _write_json(rdir / "result.json", result)
     return result
 

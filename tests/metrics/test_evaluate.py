@@ -12,7 +12,7 @@ import torch
 import ganaudit.evaluate as ev
 from ganaudit.errors import ConfigError, DataError
 from ganaudit.metrics import diversity_ms_ssim, fid, inception_score, protocol_for
-from ganaudit.metrics.provenance import read_records
+from ganaudit.metrics.provenance import read_records, summarize
 
 from .conftest import TinyGenerator
 
@@ -182,5 +182,5 @@ def test_missing_samples_file(tmp_path, digits_weights, digits_view):
 def test_summarize_min_and_final():
     evals = [{"step": 0, "fid": 300.0}, {"step": 20000, "fid": 31337.0}, {"step": 40000, "fid": 25.0},
              {"step": 60000, "fid": 27.5}]
-    assert ev.summarize(evals) == {"fid_min": 25.0, "fid_min_step": 40000, "fid_final": 27.5, "fid_final_step": 60000}
-    assert ev.summarize([])["fid_min"] is None
+    assert summarize(evals) == {"fid_min": 25.0, "fid_min_step": 40000, "fid_final": 27.5, "fid_final_step": 60000}
+    assert summarize([])["fid_min"] is None

@@ -85,3 +85,17 @@ def read_records(path: Path | str) -> list[dict]:
     """All records of a JSON-lines file, in order."""
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def summarize(evals: list[dict], key: str = "fid") -> dict:
+    """Model score of a run's per-checkpoint records (spec §6.2): the minimum over checkpoints (what
+    the study's optimizer saw) and the final value, with their steps. Records are
+    ``{"step": int, key: float, ...}`` (the ``evals`` list of result.json); a NaN checkpoint's
+    sentinel FID (31337) counts like any value. Empty input gives Nones."""
+    scored = [e for e in evals if e.get(key) is not None]
+    if not scored:
+        return {f"{key}_min": None, f"{key}_min_step": None, f"{key}_final": None, f"{key}_final_step": None}
+    best = min(scored, key=lambda e: e[key])
+    last = max(scored, key=lambda e: e["step"])
+    return {f"{key}_min": best[key], f"{key}_min_step": best["step"],
+            f"{key}_final": last[key], f"{key}_final_step": last["step"]}
