@@ -5,7 +5,8 @@
     config_hash(cfg)         # '3f2a...' (16 hex): identity of the *training* (no paths, seed, UI flags)
     run_dir(cfg)             # <paths.runs>/<config_hash>-s<seed>
 
-The conf directory is ``$GANAUDIT_CONF`` if set, else ``<repo>/conf`` next to ``src/`` (editable install).
+The conf directory is ``$GANAUDIT_CONF`` if set, else the ``conf/`` package data inside ``ganaudit`` (it
+ships in the wheel, so a plain ``pip install .`` composes from any directory).
 Units: ``trainer.d_steps``, ``trainer.checkpoint_every``, ``eval.every`` and ``trainer.stop_at`` count
 D steps (one D Adam update each; spec §5.1).
 """
@@ -67,14 +68,17 @@ UNHASHED_KEYS: tuple[str, ...] = (
 )
 
 
+PACKAGE_CONF = Path(__file__).resolve().parent / "conf"  # shipped as package data
+
+
 def conf_dir() -> Path:
-    """The directory holding ``config.yaml``: ``$GANAUDIT_CONF`` or ``<repo>/conf``."""
+    """The directory holding ``config.yaml``: ``$GANAUDIT_CONF`` or the package's ``ganaudit/conf``."""
     env = os.environ.get("GANAUDIT_CONF")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "conf"
+    path = Path(env) if env else PACKAGE_CONF
     if not (path / "config.yaml").is_file():
         raise ConfigError(
-            f"no config.yaml in conf directory '{path}'; set GANAUDIT_CONF to the repository's conf/ "
-            "directory (ganaudit is meant to be installed editable from its repository)"
+            f"no config.yaml in conf directory '{path}'; expected GANAUDIT_CONF unset (the packaged "
+            "configs) or naming a directory that holds config.yaml"
         )
     return path
 

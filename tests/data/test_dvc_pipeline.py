@@ -21,7 +21,7 @@ def test_dvc_repro_prepare_digits_offline_then_skips(tmp_path):
     work.mkdir()
     for name in ("dvc.yaml", "params.yaml", "data.dvc", ".dvcignore"):
         shutil.copy(REPO / name, work / name)
-    for name in (".dvc", "splits", "src/ganaudit/data", "conf"):
+    for name in (".dvc", "splits", "src/ganaudit/data"):
         shutil.copytree(REPO / name, work / name, ignore=shutil.ignore_patterns("tmp", "cache",
                                                                                "__pycache__"))
     env = dict(os.environ, DVC_NO_ANALYTICS="1", GANAUDIT_ROOT=str(work))

@@ -141,7 +141,7 @@ def test_every_csv_row_is_an_experiment_or_documented_as_unsupported():
     assert all(row in notes for row in unsupported)
 
 
-@pytest.mark.parametrize("row", sorted(p.stem for p in (REPO / "conf/experiment/kurach2019").glob("*.yaml")))
+@pytest.mark.parametrize("row", sorted(p.stem for p in (conf_dir() / "experiment/kurach2019").glob("*.yaml")))
 def test_experiment_composes_validates_and_carries_published_numbers(row):
     cfg = compose([f"experiment=kurach2019/{row}"])
     validate(cfg)
