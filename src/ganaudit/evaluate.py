@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ganaudit.errors import DataError, GanauditError
-from ganaudit.metrics.features import EXTRACTORS
+from ganaudit.metrics.features import EXTRACTORS, exact_float32
 from ganaudit.metrics.ms_ssim import diversity_indices, diversity_ms_ssim
 from ganaudit.metrics.progress import progress_iter
 from ganaudit.metrics.protocols import Protocol, protocol_for
@@ -54,10 +54,13 @@ def eval_latents(proto: Protocol, n: int, z_dim: int) -> Iterator[torch.Tensor]:
 @torch.no_grad()
 def generated_batches(generator: nn.Module, proto: Protocol, n: int, z_dim: int,
                       device: torch.device) -> Iterator[torch.Tensor]:
-    """Images G(z) * 255 [b, 3, R, R] float32 for the protocol's fixed latents, truncated to ``n``."""
+    """Images G(z) * 255 [b, 3, R, R] float32 for the protocol's fixed latents, truncated to ``n``.
+
+    G runs in exact float32 on CUDA (no TF32, no autocast) whatever the training precision."""
     produced = 0
     for z in eval_latents(proto, n, z_dim):
-        images = generator(z.to(device)).float() * 255.0  # [0, 1] -> [0, 255], not quantized
+        with exact_float32(), torch.autocast(device.type, enabled=False):
+            images = generator(z.to(device)).float() * 255.0  # [0, 1] -> [0, 255], not quantized
         take = min(len(images), n - produced)
         produced += take
         yield images[:take]
