@@ -12,7 +12,8 @@ Both Adam instances share lr / β1 / β2 and eps (1e-8) and the Adam implementat
 the study's TF1 Adam, by default; see :mod:`ganaudit.optim`). The G optimizer is stepped directly (not
 through Lightning's optimizer wrapper), so that Lightning's ``global_step`` counts D steps only:
 ``Trainer(max_steps=d_steps)`` and step-based checkpoints then speak the study's unit. Consequently
-only 32-bit precision is supported (no AMP scaler on the G step).
+only float32 is supported (no AMP scaler on the G step): ``trainer.precision`` is ``32-true``
+(exact, TF32 off on CUDA) or ``tf32`` (see :mod:`ganaudit.precision`).
 
 A non-finite loss stops training before any optimizer step is taken with it: ``self.divergence``
 records the D step and reason, and :class:`ganaudit.lit.callbacks.DStepCheckpoint` saves nothing from
