@@ -12,7 +12,9 @@ Rows:
 Ratios: lightning/bare (target <= 1.05), bare_gp/bare (paper: GP "roughly doubles"; <= 1.8 expected).
 With --device cuda it also counts the FLOPs of one D+G step (torch.utils.flop_counter) and prints the
 achieved TFLOP/s and its fraction of the peak given by --peak-tflops (default: H100 SXM dense FP32 67
-and TF32 495; cuDNN convolutions use TF32 by default in PyTorch).
+and TF32 495). --precision sets the CUDA arithmetic as ``trainer.precision`` does: 32-true (default,
+exact float32, TF32 off; figures before issue 8 ran with PyTorch's default, TF32 cuDNN convolutions)
+or tf32.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import torch.nn.functional as F
 from ganaudit.archs import ARCHS
 from ganaudit.data.datamodule import GANDataModule
 from ganaudit.lit.gan_module import GANModule
+from ganaudit.optim import make_adam
+from ganaudit.precision import training_precision
 
 RES = {"sndcgan": 32, "resnet_cifar": 32, "resnet19": 128}
 
@@ -43,8 +47,8 @@ def bare_steps(arch, norm, width, batch, steps, device, penalty: bool, data: tor
     torch.manual_seed(0)
     G, D = ARCHS.get(arch).build(RES[arch], norm, width, 128)
     G, D = G.to(device).train(), D.to(device).train()
-    od = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
-    og = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    od = make_adam("tf1", D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)  # as GANModule
+    og = make_adam("tf1", G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
     times = []
     for i in range(steps):
         _sync(device)
@@ -128,6 +132,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0, help="CPU intra-op threads (0: torch default)")
     ap.add_argument("--peak-tflops", type=float, nargs="*", default=[67.0, 495.0])
+    ap.add_argument("--precision", default="32-true", choices=["32-true", "tf32"])
     args = ap.parse_args()
     device = torch.device(args.device)
     if args.threads:
@@ -138,13 +143,15 @@ def main() -> None:
     data = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().float().div(255).split(args.batch)
     common = (arch, args.norm, args.width, args.batch)
     # interleaved: bare, lightning, bare again, gp; medians over the timed steps
-    bare = bare_steps(*common, n, device, False, data)[args.warmup:]
-    light = lightning_steps(*common, n, device, images)[args.warmup:]
-    bare += bare_steps(*common, n, device, False, data)[args.warmup:]
-    gp = bare_steps(*common, n, device, True, data)[args.warmup:]
+    with training_precision(args.precision):
+        bare = bare_steps(*common, n, device, False, data)[args.warmup:]
+        light = lightning_steps(*common, n, device, images)[args.warmup:]
+        bare += bare_steps(*common, n, device, False, data)[args.warmup:]
+        gp = bare_steps(*common, n, device, True, data)[args.warmup:]
     med = {k: statistics.median(v) for k, v in (("lightning", light), ("bare", bare), ("bare_gp", gp))}
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()} threads"
-    print(f"# {arch}-{r} norm={args.norm} width={args.width} batch={args.batch} on {name}; torch {torch.__version__}")
+    print(f"# {arch}-{r} norm={args.norm} width={args.width} batch={args.batch} precision={args.precision} "
+          f"on {name}; torch {torch.__version__}")
     print(f"{'row':12s} {'median s/step':>14s} {'min':>9s} {'max':>9s}  n")
     for k, v in (("lightning", light), ("bare", bare), ("bare_gp", gp)):
         print(f"{k:12s} {med[k]:14.4f} {min(v):9.4f} {max(v):9.4f}  {len(v)}")

@@ -186,6 +186,10 @@ def _check_numbers(cfg: DictConfig) -> None:
         _check(0 <= b < 1, key, b, "an Adam beta in [0, 1)")
     eps = _number(cfg, "optim.eps")
     _check(eps > 0, "optim.eps", eps, "an Adam epsilon > 0 (study: 1e-8)")
+    from ganaudit.optim import ADAM_IMPLS
+
+    impl = OmegaConf.select(cfg, "optim.impl", default="tf1")
+    _check(impl in ADAM_IMPLS, "optim.impl", impl, f"one of {', '.join(ADAM_IMPLS.names())} (tf1: the study's Adam)")
     n_dis = _number(cfg, "optim.n_dis", integer=True)
     _check(n_dis >= 1, "optim.n_dis", n_dis, "an integer >= 1 (D steps per G step; study: 1 or 5)")
     for key in ("trainer.d_steps", "trainer.checkpoint_every", "arch.z_dim"):
@@ -197,11 +201,13 @@ def _check_numbers(cfg: DictConfig) -> None:
     _check(width > 0, "arch.width", width, "a channel multiplier > 0 (1.0 = the study)")
     seed = _number(cfg, "seed", integer=True)
     _check(0 <= seed < 2**32, "seed", seed, "an integer in [0, 2**32)")
+    data_seed = _number(cfg, "data_seed", integer=True)
+    _check(0 <= data_seed < 2**32, "data_seed", data_seed, "an integer in [0, 2**32) (study: 547; or ${seed})")
     workers = _number(cfg, "trainer.num_workers", integer=True)
     _check(workers >= 0, "trainer.num_workers", workers, "an integer >= 0")
-    precision = str(_get(cfg, "trainer.precision"))
-    _check(precision in ("32-true", "32"), "trainer.precision", precision,
-           "'32-true' (the G step bypasses Lightning's precision plugin; see ganaudit.lit.gan_module)")
+    from ganaudit.precision import check_precision
+
+    check_precision(str(_get(cfg, "trainer.precision")))  # 32-true (exact float32) | tf32
     threads = OmegaConf.select(cfg, "trainer.cpu_threads")
     if threads is not None:
         v = _number(cfg, "trainer.cpu_threads", integer=True)
@@ -235,7 +241,7 @@ def validate(cfg: DictConfig) -> None:
     Checked: registered names (loss, penalty, norm, arch, dataset); arch x norm x resolution
     (e.g. SNDCGAN accepts only norm none/spectral); lambda >= 0; lr > 0; betas in [0, 1); eps > 0;
     n_dis >= 1; lengths >= 1 (D steps); batch size >= 2; width > 0; seed in [0, 2**32);
-    precision 32-true; cpu_threads null or >= 1.
+    precision 32-true or tf32 (bf16-mixed refused); Adam impl tf1|torch; cpu_threads null or >= 1.
     """
     _check_names(cfg)
     _check_numbers(cfg)

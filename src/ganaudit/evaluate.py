@@ -7,8 +7,8 @@
 Both paths stream generated images (float [0, 255], unquantized) through the protocol's extractor
 in batches (no image set is held whole), compare them with the cached reference statistics of the
 real split, and append one JSON record with provenance. NaN samples: during training the study's
-sentinel FID 31337 is recorded (IS/KID/MS-SSIM null, ``nan_samples: true``); a reviewer's NaN
-samples are refused with a DataError.
+sentinel 31337 is recorded for FID, IS and MS-SSIM (KID null, ``nan_samples: true``); a reviewer's
+NaN samples are refused with a DataError.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import sys
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
 import torch
 from torch import nn
 
 from ganaudit.errors import DataError, GanauditError
-from ganaudit.metrics.features import EXTRACTORS
+from ganaudit.metrics.features import EXTRACTORS, exact_float32
 from ganaudit.metrics.ms_ssim import diversity_indices, diversity_ms_ssim
 from ganaudit.metrics.progress import progress_iter
 from ganaudit.metrics.protocols import Protocol, protocol_for
@@ -32,19 +33,34 @@ from ganaudit.metrics.streaming import FIDMetric, InceptionScoreMetric, KIDMetri
 
 
 def eval_latents(proto: Protocol, n: int, z_dim: int) -> Iterator[torch.Tensor]:
-    """ceil(n / gen_batch) latent batches [gen_batch, z_dim] ~ U(-1, 1) from the protocol's seed (CPU)."""
-    gen = torch.Generator().manual_seed(proto.latent_seed)
+    """ceil(n / gen_batch) latent batches float32 [gen_batch, z_dim] ~ U(-1, 1) (CPU).
+
+    ``latent_rng="numpy_legacy"`` (every registered protocol): the study's stream, i.e.
+    ``np.random.seed(latent_seed)`` then batch k = the k-th ``np.random.uniform(-1, 1, (gen_batch,
+    z_dim))`` cast to float32 ([V2] ``eval_gan_lib.RunCheckpointEval``, ``abstract_gan.z_generator``),
+    drawn from a private ``RandomState`` so numpy's global state is untouched. ``"torch"``:
+    ``torch.Generator().manual_seed(latent_seed)`` and ``rand * 2 - 1`` (ganaudit before 0.2).
+    """
+    if proto.latent_rng == "torch":
+        gen = torch.Generator().manual_seed(proto.latent_seed)
+        for _ in range(-(-n // proto.gen_batch)):
+            yield torch.rand(proto.gen_batch, z_dim, generator=gen, dtype=torch.float32) * 2.0 - 1.0
+        return
+    rs = np.random.RandomState(proto.latent_seed)
     for _ in range(-(-n // proto.gen_batch)):
-        yield torch.rand(proto.gen_batch, z_dim, generator=gen, dtype=torch.float32) * 2.0 - 1.0
+        yield torch.from_numpy(rs.uniform(-1.0, 1.0, size=(proto.gen_batch, z_dim)).astype(np.float32))
 
 
 @torch.no_grad()
 def generated_batches(generator: nn.Module, proto: Protocol, n: int, z_dim: int,
                       device: torch.device) -> Iterator[torch.Tensor]:
-    """Images G(z) * 255 [b, 3, R, R] float32 for the protocol's fixed latents, truncated to ``n``."""
+    """Images G(z) * 255 [b, 3, R, R] float32 for the protocol's fixed latents, truncated to ``n``.
+
+    G runs in exact float32 on CUDA (no TF32, no autocast) whatever the training precision."""
     produced = 0
     for z in eval_latents(proto, n, z_dim):
-        images = generator(z.to(device)).float() * 255.0  # [0, 1] -> [0, 255], not quantized
+        with exact_float32(), torch.autocast(device.type, enabled=False):
+            images = generator(z.to(device)).float() * 255.0  # [0, 1] -> [0, 255], not quantized
         take = min(len(images), n - produced)
         produced += take
         yield images[:take]
@@ -53,6 +69,17 @@ def generated_batches(generator: nn.Module, proto: Protocol, n: int, z_dim: int,
 def _device_of(module: nn.Module) -> torch.device:
     param = next(module.parameters(), None)
     return param.device if param is not None else torch.device("cpu")
+
+
+def nan_sentinel_values(proto: Protocol, dataset: str) -> dict:
+    """The values recorded for NaN samples: the study's sentinel 31337 ([V2] ``NAN_DETECTED``) for
+    FID, IS and (where computed) MS-SSIM; KID (not in [V2]) null; ``nan_samples: True``."""
+    sentinel = proto.nan_fid
+    values = {"fid": sentinel, "is": sentinel if "is" in proto.metrics else None, "kid": None,
+              "nan_samples": True}
+    if proto.wants_ms_ssim(dataset):
+        values["ms_ssim"] = sentinel
+    return values
 
 
 def _score_stream(batches: tuple[Iterable[torch.Tensor], int], proto: Protocol, dataset: str, ref: RefStats,
@@ -71,13 +98,13 @@ def _score_stream(batches: tuple[Iterable[torch.Tensor], int], proto: Protocol, 
     for batch in progress_iter(batches, f"evaluating {n_fake} samples ({proto.name})", total=total):
         if not torch.isfinite(batch).all():
             if nan_policy == "sentinel":
-                return {"fid": proto.nan_fid, "is": None, "kid": None, "nan_samples": True}
+                return nan_sentinel_values(proto, dataset)
             raise DataError(f"samples {seen}..{seen + len(batch) - 1} hold NaN or inf; expected finite images")
         for start in range(0, len(batch), proto.extract_batch):
             feats, logits = extractor(batch[start : start + proto.extract_batch].to(device))
             fid_m.update(feats, real=False)
             kid_m is not None and kid_m.update(feats, real=False)
-            is_m is not None and is_m.update(logits)
+            is_m is not None and is_m.update(logits if proto.is_logits == "with_bias" else logits - extractor.logits_bias)
         if picks is not None:
             wanted = picks.ravel()
             for i in wanted[(wanted >= seen) & (wanted < seen + len(batch))]:
@@ -123,7 +150,7 @@ def evaluate_generator(generator: nn.Module, *, dataset: str, protocol: str, dat
     seed (42), so every checkpoint sees the same z. ``z_dim`` is ``generator.z_dim`` if present, else
     ``context['z_dim']``, else 128. Returns ``{"fid", "is", "kid", ["ms_ssim"], "nan_samples",
     "provenance"}`` and appends it as one JSON line to ``record_path`` (if not None). ``context``
-    carries seed, config_hash, step, run_id. NaN samples give FID 31337 (the study's sentinel).
+    carries seed, config_hash, step, run_id. NaN samples give FID = IS (= MS-SSIM) = 31337 (the study's sentinel).
     """
     context = dict(context or {})
     z_dim = int(getattr(generator, "z_dim", context.get("z_dim", 128)))

@@ -33,6 +33,7 @@ from ganaudit.errors import ConfigError
 from ganaudit.lit.callbacks import DStepCheckpoint, EvalCallback, read_eval_index
 from ganaudit.lit.gan_module import GANModule
 from ganaudit.metrics.provenance import summarize
+from ganaudit.precision import lightning_precision, training_precision
 
 __all__ = ["train", "code_version", "DEVICE_ENV"]
 
@@ -79,7 +80,7 @@ def _datamodule(cfg: DictConfig) -> pl.LightningDataModule:
     from ganaudit.data.datamodule import GANDataModule
 
     data_dir = cfg.dataset.get("data_dir") or f"{cfg.paths.data}/{cfg.dataset.name}"
-    return GANDataModule(cfg.dataset.name, data_dir, int(cfg.trainer.batch_size), int(cfg.seed),
+    return GANDataModule(cfg.dataset.name, data_dir, int(cfg.trainer.batch_size), int(cfg.data_seed),
                          num_workers=int(cfg.trainer.num_workers))
 
 
@@ -109,7 +110,7 @@ def _trainer(cfg: DictConfig, rdir: Path, callbacks: list[pl.Callback]) -> pl.Tr
         max_epochs=-1,
         accelerator=_accelerator(cfg),
         devices=cfg.trainer.devices,
-        precision=cfg.trainer.precision,
+        precision=lightning_precision(str(cfg.trainer.precision)),  # tf32: flags set in train()
         deterministic=cfg.trainer.deterministic,
         benchmark=False,
         logger=pl.loggers.CSVLogger(str(rdir), name="logs"),
@@ -170,7 +171,8 @@ def train(
         last = ckpt_dir / "last.ckpt"
         ckpt_path = str(last) if cfg.trainer.resume and last.is_file() else None
         result["resumed_from"] = ckpt_path
-        trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path, weights_only=True)
+        with training_precision(str(cfg.trainer.precision)) as result["numerics"]:
+            trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path, weights_only=True)
         result["device"] = str(trainer.strategy.root_device)
         _finish(result, module, cfg)
     except ConfigError:

@@ -77,9 +77,18 @@ def test_extraction_batch_size_does_not_change_fid(tmp_path, digits_weights, dig
 
 
 def test_nan_generator_records_the_sentinel(tmp_path, digits_weights, digits_view):
+    # [V2] eval_gan_lib: NaN fakes give default_value = NAN_DETECTED = 31337.0 for every score column
     result = run(TinyGenerator(nan=True), digits_weights, tmp_path)
-    assert result["fid"] == 31337.0 and result["nan_samples"] is True and result["is"] is None
-    assert read_records(tmp_path / "evals.jsonl")[0]["fid"] == 31337.0
+    assert result["fid"] == 31337.0 and result["is"] == 31337.0 and result["nan_samples"] is True
+    assert result["kid"] is None and "ms_ssim" not in result  # no KID in [V2]; digits_cnn has no MS-SSIM
+    record = read_records(tmp_path / "evals.jsonl")[0]
+    assert (record["fid"], record["is"], record["nan_samples"]) == (31337.0, 31337.0, True)
+
+
+def test_nan_sentinel_covers_ms_ssim_where_the_protocol_computes_it():
+    values = ev.nan_sentinel_values(protocol_for("celeba_hq_128"), "celeba_hq_128")
+    assert values == {"fid": 31337.0, "is": 31337.0, "kid": None, "ms_ssim": 31337.0, "nan_samples": True}
+    assert "ms_ssim" not in ev.nan_sentinel_values(protocol_for("cifar10"), "cifar10")
 
 
 @pytest.mark.timeout(120)

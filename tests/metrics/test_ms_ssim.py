@@ -18,8 +18,11 @@ WEIGHTS = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333]
 C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 
 
-def reference_ms_ssim_pair(x: np.ndarray, y: np.ndarray) -> float:
-    """One pair [3, H, W] in [0, 255], written from the formula with scipy 'valid' correlation."""
+def reference_ms_ssim_pair(x: np.ndarray, y: np.ndarray, shrink_sigma: bool = False) -> float:
+    """One pair [3, H, W] in [0, 255], written from the formula with scipy 'valid' correlation.
+
+    The study ([V2] image_similarity.py) clamps the window to min(11, H, W) and keeps sigma = 1.5;
+    ``shrink_sigma`` scales sigma with the window instead (the original MS-SSIM reference code)."""
     per_channel = []
     for c in range(3):
         a, b = x[c].astype(np.float64), y[c].astype(np.float64)
@@ -29,7 +32,7 @@ def reference_ms_ssim_pair(x: np.ndarray, y: np.ndarray) -> float:
                 a, b = [np.pad(t, ((0, t.shape[0] % 2), (0, t.shape[1] % 2)), mode="edge") for t in (a, b)]
                 a, b = [(t[0::2, 0::2] + t[1::2, 0::2] + t[0::2, 1::2] + t[1::2, 1::2]) / 4 for t in (a, b)]
             size = min(11, *a.shape)
-            sigma = 1.5 * size / 11
+            sigma = 1.5 * size / 11 if shrink_sigma else 1.5
             g = np.exp(-((np.arange(size) - (size - 1) / 2) ** 2) / (2 * sigma**2))
             win = np.outer(g, g) / np.outer(g, g).sum()
             f = lambda t: scipy.signal.correlate2d(t, win, mode="valid")  # noqa: E731
@@ -66,6 +69,38 @@ def test_matches_independent_reference(size):
     y = np.clip(x + rng.normal(0, 40, x.shape), 0, 255)
     expected = np.mean([reference_ms_ssim_pair(x[i], y[i]) for i in range(2)])
     assert ms_ssim(x, y) == pytest.approx(expected, rel=1e-6)
+    shrunk = np.mean([reference_ms_ssim_pair(x[i], y[i], shrink_sigma=True) for i in range(2)])
+    assert ms_ssim(x, y, shrink_sigma=True) == pytest.approx(shrunk, rel=1e-6)
+
+
+def test_default_keeps_sigma_at_128_like_the_study():
+    """At 128x128 the fifth scale is 8x8: window 8, sigma 1.5 (not 1.09); the choice moves the value."""
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0, 255, (1, 3, 128, 128))
+    y = np.clip(x + rng.normal(0, 60, x.shape), 0, 255)
+    expected = reference_ms_ssim_pair(x[0], y[0])
+    assert ms_ssim(x, y) == pytest.approx(expected, rel=1e-6)
+    assert batch_pairwise_ms_ssim(np.concatenate([x, y])) == pytest.approx(expected, rel=1e-6)
+    shrunk = reference_ms_ssim_pair(x[0], y[0], shrink_sigma=True)
+    assert abs(expected - shrunk) > 1e-4 * expected  # the two sigmas give different numbers
+    assert ms_ssim(x, y, shrink_sigma=True) == pytest.approx(shrunk, rel=1e-6)
+
+
+def test_hand_derived_ssim_on_an_8x8_scale():
+    """One 8x8 scale: window 8 with sigma 1.5 gives one VALID output. Hand-derived: the 1-D weights
+    exp(-(k-3.5)^2 / 4.5) / 3.7351 have centre 0.25326, so w_33 = 0.064140; x = 255 at (3, 3) else 0,
+    y = 0: mu_x = 16.356, var_x = 65025 w_33 - mu_x^2 = 3903.3, l = C1 / (mu_x^2 + C1) = 0.023731,
+    cs = C2 / (var_x + C2) = 0.014772."""
+    from ganaudit.metrics.ms_ssim import ssim_components
+
+    x = torch.zeros(1, 3, 8, 8, dtype=torch.float64)
+    x[0, :, 3, 3] = 255.0
+    y = torch.zeros_like(x)
+    ssim, cs = ssim_components(x, y)
+    assert torch.allclose(cs, torch.full((1, 3), 0.014772, dtype=torch.float64), rtol=1e-4)
+    assert torch.allclose(ssim, torch.full((1, 3), 0.023731 * 0.014772, dtype=torch.float64), rtol=2e-4)
+    ssim_shrunk, _ = ssim_components(x, y, shrink_sigma=True)  # sigma 1.09: centre weight 0.32928
+    assert float(ssim_shrunk[0, 0]) == pytest.approx(7.7796e-05, rel=1e-4)
 
 
 def test_works_at_128_and_is_symmetric_and_bounded():

@@ -39,6 +39,8 @@ def test_kurach2019_is_the_study_protocol():
     assert p.ms_ssim_datasets == ("celeba_hq_128",)
     assert (p.gen_batch, p.extract_batch, p.kid_block) == (64, 50, 1024)
     assert (p.diversity_batches, p.diversity_batch_size) == (5, 64)
+    # [V2]: sigma 1.5 at every MS-SSIM scale, np.random latents, IS from logits:0 (with the bias)
+    assert (p.ms_ssim_shrink_sigma, p.latent_rng, p.is_logits) == (False, "numpy_legacy", "with_bias")
 
 
 def test_other_protocols():

@@ -58,6 +58,9 @@ def test_default_config_is_valid_and_faithful():
         (["seed=-1"], "seed", "[0, 2**32)"),
         (["trainer.cpu_threads=0"], "trainer.cpu_threads", ">= 1"),
         (["trainer.precision=16-mixed"], "trainer.precision", "32-true"),
+        (["trainer.precision=bf16-mixed"], "trainer.precision", "tf32"),
+        (["optim.impl=sgd"], "optim.impl", "tf1, torch"),
+        (["data_seed=1.5"], "data_seed", "integer"),
     ],
 )
 def test_invalid_configs_fail_naming_option_and_allowed_values(overrides, option, allowed):

@@ -18,6 +18,7 @@ from ganaudit.errors import ConfigError
 from ganaudit.lit.steps import discriminator_loss, generator_loss, updates_generator
 from ganaudit.losses import LOSSES
 from ganaudit.norms import NORMS
+from ganaudit.optim import make_adam
 from ganaudit.penalties import PENALTIES
 from tests.train.conftest import DETERMINISM_REPORT, TINY_WIDTH
 
@@ -46,8 +47,8 @@ def run_steps(arch, norm, loss, penalty, seed, device, steps=2, n_dis=1, batch=4
     torch.manual_seed(seed)
     G, D = ARCHS.get(arch).build(res, norm, width, 128)
     G, D = G.to(device).train(), D.to(device).train()
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    opt_d = make_adam("tf1", D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)  # the default Adam
+    opt_g = make_adam("tf1", G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
     loss_fn, pen_fn = LOSSES.get(loss), None if penalty == "none" else PENALTIES.get(penalty)
     losses = []
     for step in range(1, steps + 1):

@@ -92,6 +92,22 @@ def _provenance(records: list[dict]) -> dict:
     return {"code_versions": versions, "protocols": protocols}
 
 
+def _training_numerics(records: list[dict]) -> str:
+    """One sentence on the data order, Adam and GPU precision of the runs, read from their configs."""
+    cfgs = [(r.get("config") or {}, r.get("seed")) for r in records]
+    data = sorted({str(c.get("data_seed", "seed (no data_seed key: older ganaudit)")) for c, _ in cfgs})
+    if len(data) > 1 and all(c.get("data_seed") == seed for c, seed in cfgs):
+        order = "`data_seed = seed` (each seed its own data order, not the study's)"
+    elif data == ["547"]:
+        order = "`data_seed = 547` for every run (one data order for all seeds, as the study's DEFAULT_DATASET_SEED)"
+    else:
+        order = f"`data_seed` in {{{', '.join(data)}}}"
+    adam = sorted({str((c.get("optim") or {}).get("impl", "torch (no optim.impl key: older ganaudit)")) for c, _ in cfgs})
+    prec = sorted({str((c.get("trainer") or {}).get("precision", "?")) for c, _ in cfgs})
+    return (f"Training numerics of the runs: data order {order}; Adam `optim.impl` = {', '.join(adam)}; "
+            f"`trainer.precision` = {', '.join(prec)}.\n\n")
+
+
 def write_audit(results_dir: str | Path, out_dir: str | Path, options: AuditOptions | None = None,
                 baselines: str | Path | None = None) -> dict[str, Path]:
     """Audit the study stored in ``results_dir`` into ``out_dir``; returns the written paths."""
@@ -129,8 +145,10 @@ def write_audit(results_dir: str | Path, out_dir: str | Path, options: AuditOpti
                                       f"vs budget ({opts.budget_reps} repetitions)")
     prov = _provenance(records)
     metrics = {**_metrics(study, runs, variance, verd), "score": opts.metric,
-               "protocols": ",".join(sorted(prov["protocols"])), "code_versions": ",".join(prov["code_versions"])}
+               "protocols": ",".join(sorted(prov["protocols"])), "code_versions": ",".join(prov["code_versions"]),
+               "data_seeds": ",".join(sorted({str((r.get("config") or {}).get("data_seed")) for r in records}))}
     paths["metrics"].write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
+    prov["training"] = _training_numerics(records)
     paths["report"].write_text(_report(study, runs, variance, top, curves, verd, published, opts, prov))
     return paths
 
@@ -161,6 +179,7 @@ def _report(study, runs, variance, top, curves, verd, published, opts, prov) -> 
         f"# Audit of study `{study}`\n\n",
         f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `ganaudit.audit` from the results "
         f"store. Code versions of the runs: {', '.join(prov['code_versions']) or 'unknown'}.\n\n",
+        prov["training"],
         "Evaluation protocols (provenance of every FID; lower FID is better):\n\n",
         *[f"- `{name}`: {_protocol_fields(p)}\n" for name, p in prov["protocols"].items()],
         f"\nScore of a run: `{opts.metric}`. Options: `{json.dumps(asdict(opts), sort_keys=True)}`\n",

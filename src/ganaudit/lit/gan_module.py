@@ -8,10 +8,12 @@ One ``training_step`` = one **D step** (the study's unit of training length):
 3. if ``(d_step - 1) % n_dis == 0``: one G Adam step on the G loss with the **same z**, D and G in
    train mode.
 
-Both Adam instances share lr / β1 / β2 and eps (1e-8). The G optimizer is stepped directly (not
+Both Adam instances share lr / β1 / β2 and eps (1e-8) and the Adam implementation (``optim.impl``: ``tf1``,
+the study's TF1 Adam, by default; see :mod:`ganaudit.optim`). The G optimizer is stepped directly (not
 through Lightning's optimizer wrapper), so that Lightning's ``global_step`` counts D steps only:
 ``Trainer(max_steps=d_steps)`` and step-based checkpoints then speak the study's unit. Consequently
-only 32-bit precision is supported (no AMP scaler on the G step).
+only float32 is supported (no AMP scaler on the G step): ``trainer.precision`` is ``32-true``
+(exact, TF32 off on CUDA) or ``tf32`` (see :mod:`ganaudit.precision`).
 
 A non-finite loss stops training before any optimizer step is taken with it: ``self.divergence``
 records the D step and reason, and :class:`ganaudit.lit.callbacks.DStepCheckpoint` saves nothing from
@@ -33,6 +35,7 @@ from torch import Tensor
 
 from ganaudit.archs import ARCHS, sample_z
 from ganaudit.losses import LOSSES
+from ganaudit.optim import make_adam
 from ganaudit.lit.rng import capture_rng, restore_rng
 from ganaudit.lit.steps import discriminator_loss, generator_loss, updates_generator
 from ganaudit.penalties import PENALTIES
@@ -47,7 +50,8 @@ class GANModule(pl.LightningModule):
 
     Args: loss/penalty/norm/arch: registry names; penalty_weight: λ (ignored for ``none``);
     resolution: image side R; width: channel multiplier (1 = study); z_dim; init: ``v2``|``v3``;
-    lr, beta1, beta2, eps: Adam (shared by both players); n_dis: D steps per G step;
+    lr, beta1, beta2, eps: Adam (shared by both players); adam_impl: Adam's update rule (``tf1`` | ``torch``);
+    n_dis: D steps per G step;
     log_every: D steps between logged losses.
     """
 
@@ -67,6 +71,7 @@ class GANModule(pl.LightningModule):
         beta1: float = 0.5,
         beta2: float = 0.999,
         eps: float = 1e-8,
+        adam_impl: str = "tf1",
         n_dis: int = 1,
         log_every: int = 50,
     ) -> None:
@@ -78,6 +83,7 @@ class GANModule(pl.LightningModule):
         self.penalty_weight = float(penalty_weight)
         self.z_dim, self.n_dis, self.log_every = int(z_dim), int(n_dis), max(1, int(log_every))
         self.adam = dict(lr=float(lr), betas=(float(beta1), float(beta2)), eps=float(eps))
+        self.adam_impl = str(adam_impl)
         self.d_step = 0  # D steps completed (saved in checkpoints)
         self.divergence: dict[str, Any] | None = None  # {"step": int, "reason": str} once diverged
         self._pending_rng: dict[str, Any] | None = None
@@ -99,17 +105,16 @@ class GANModule(pl.LightningModule):
             beta1=cfg.optim.beta1,
             beta2=cfg.optim.beta2,
             eps=cfg.optim.eps,
+            adam_impl=str(cfg.optim.get("impl", "tf1")),
             n_dis=cfg.optim.n_dis,
             log_every=cfg.trainer.log_every,
         )
 
     # ------------------------------------------------------------------------------------ optim
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        """[Adam(D), Adam(G)] with the same lr, betas and eps (spec §5.1)."""
-        return [
-            torch.optim.Adam(self.discriminator.parameters(), **self.adam),
-            torch.optim.Adam(self.generator.parameters(), **self.adam),
-        ]
+        """[Adam(D), Adam(G)] with the same lr, betas, eps and Adam implementation (spec §5.1)."""
+        return [make_adam(self.adam_impl, self.discriminator.parameters(), **self.adam),
+                make_adam(self.adam_impl, self.generator.parameters(), **self.adam)]
 
     # ------------------------------------------------------------------------------------- step
     def training_step(self, batch: Tensor | tuple | list, batch_idx: int) -> None:

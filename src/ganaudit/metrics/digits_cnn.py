@@ -68,6 +68,11 @@ class DigitsExtractor(nn.Module):
         self.net = net.eval()
         self.weights_sha256 = weights_sha256
 
+    @property
+    def logits_bias(self) -> torch.Tensor:
+        """The last layer's bias [10] (``logits - logits_bias`` = features @ W^T)."""
+        return self.net.fc2.bias.detach()
+
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if images.shape[-2:] != (RESOLUTION, RESOLUTION):

@@ -3,7 +3,8 @@
 An extractor is an ``nn.Module`` taking float images [B, 3, H, W] in [0, 255] (fakes unquantized)
 and returning ``(features [B, d] float32, logits [B, K] float32)``; it carries ``name``,
 ``weights_sha256`` (full hex digest of the loaded file, or a label for test extractors),
-``num_features`` and ``num_logits``. Factories take the weights directory.
+``num_features`` and ``num_logits``, and (for protocols with ``is_logits="without_bias"``)
+``logits_bias`` [K], the last layer's bias. Factories take the weights directory.
 """
 
 from __future__ import annotations

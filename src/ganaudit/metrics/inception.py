@@ -199,6 +199,11 @@ class InceptionExtractor(nn.Module):
         self.weights_sha256 = weights_sha256
         self.chunk = chunk  # images per network call: bounds activation memory (~0.3 GB at 16)
 
+    @property
+    def logits_bias(self) -> torch.Tensor:
+        """The softmax layer's bias [1008]: ``logits - logits_bias`` = pool3 @ W^T (OpenAI's IS logits)."""
+        return self.net.fc.bias.detach()
+
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with exact_float32():

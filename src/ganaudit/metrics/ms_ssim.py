@@ -2,14 +2,15 @@
 
 Per scale s (5 scales, 2x2 average pooling between scales; an odd side is first padded by
 repeating its last row/column, i.e. symmetric padding by one):
-    window  = Gaussian of size w_s = min(11, H_s, W_s), sigma_s = 1.5 * w_s / 11   (VALID filtering)
+    window  = Gaussian of size w_s = min(11, H_s, W_s), sigma = 1.5 at every scale   (VALID filtering)
     l  = (2 mu_x mu_y + C1) / (mu_x^2 + mu_y^2 + C1)
     cs = (2 s_xy + C2) / (s_x^2 + s_y^2 + C2),   C1 = (0.01 * 255)^2, C2 = (0.03 * 255)^2
     ssim_s = mean_{HW}(l * cs), cs_s = mean_{HW}(cs)        (per image and channel)
 MS-SSIM = prod_{s<5} relu(cs_s)^w_s * relu(ssim_5)^w_5, weights (0.0448, 0.2856, 0.3001, 0.2363,
-0.1333), then the mean over the 3 channels. The shrinking of sigma with the window at coarse scales
-follows the original multi-scale SSIM reference code; ``shrink_sigma=False`` keeps sigma at 1.5
-(the spec says only "shrunk to the image"; documented in docs/notes/evaluation.md).
+0.1333), then the mean over the 3 channels. Sigma stays 1.5 when the window is clamped, as in the
+study's code ([V2] ``image_similarity.py``: only the size is clamped; at 128x128 the fifth scale is
+8x8). ``shrink_sigma=True`` instead shrinks sigma with the window (``1.5 * w_s / 11``, as the
+original multi-scale SSIM reference code does); kept as an option, not the study's number.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def _lum_cs(mu_x, mu_y, bxx, byy, bxy) -> tuple[torch.Tensor, torch.Tensor]:
     return (luminance * cs).mean(dim=(-2, -1)), cs.mean(dim=(-2, -1))
 
 
-def ssim_components(x: torch.Tensor, y: torch.Tensor, shrink_sigma: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def ssim_components(x: torch.Tensor, y: torch.Tensor, shrink_sigma: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """(ssim [N, C], cs [N, C]) at one scale for float64 images x, y [N, C, H, W] in [0, 255]."""
     blur = _Blur(x.shape[-2], x.shape[-1], shrink_sigma, x.device)
     return _lum_cs(blur(x), blur(y), blur(x * x), blur(y * y), blur(x * y))
@@ -103,7 +104,7 @@ def _combine(factors: list[torch.Tensor]) -> torch.Tensor:
     return (stacked**weights).prod(dim=-1).mean(dim=1)
 
 
-def ms_ssim_pairs(x: torch.Tensor, y: torch.Tensor, shrink_sigma: bool = True) -> torch.Tensor:
+def ms_ssim_pairs(x: torch.Tensor, y: torch.Tensor, shrink_sigma: bool = False) -> torch.Tensor:
     """MS-SSIM per aligned pair [N] for float64 images x, y [N, 3, H, W] in [0, 255]."""
     factors = []
     for scale in range(len(POWER_FACTORS)):
@@ -114,7 +115,7 @@ def ms_ssim_pairs(x: torch.Tensor, y: torch.Tensor, shrink_sigma: bool = True) -
     return _combine(factors)
 
 
-def ms_ssim(images_a: Any, images_b: Any, shrink_sigma: bool = True) -> float:
+def ms_ssim(images_a: Any, images_b: Any, shrink_sigma: bool = False) -> float:
     """Mean MS-SSIM over aligned pairs (a[i], b[i]) of images [N, 3, H, W] in [0, 255] (float64)."""
     a, b = _as_images(images_a, "images_a"), _as_images(images_b, "images_b")
     if a.shape != b.shape:
@@ -122,7 +123,7 @@ def ms_ssim(images_a: Any, images_b: Any, shrink_sigma: bool = True) -> float:
     return float(ms_ssim_pairs(a, b, shrink_sigma).mean())
 
 
-def batch_pairwise_ms_ssim(batch: Any, shrink_sigma: bool = True, chunk: int = 512) -> float:
+def batch_pairwise_ms_ssim(batch: Any, shrink_sigma: bool = False, chunk: int = 512) -> float:
     """Mean MS-SSIM over the B(B-1) ordered pairs of distinct images of ``batch`` [B, 3, H, W].
 
     MS-SSIM is symmetric in its two images, so the mean over unordered pairs is the same number.
@@ -153,6 +154,6 @@ def diversity_indices(n: int, seed: int, batches: int = 5, batch_size: int = 64)
     return perm[: batches * batch_size].reshape(batches, batch_size)
 
 
-def diversity_ms_ssim(batches: list[Any], shrink_sigma: bool = True) -> float:
+def diversity_ms_ssim(batches: list[Any], shrink_sigma: bool = False) -> float:
     """The study's MS-SSIM score: the mean over batches of each batch's mean pairwise MS-SSIM."""
     return float(np.mean([batch_pairwise_ms_ssim(b, shrink_sigma) for b in batches]))

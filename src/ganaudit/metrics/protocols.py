@@ -9,12 +9,14 @@ outside a protocol.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ganaudit.errors import ConfigError
 from ganaudit.registry import Registry
 
-NAN_FID_SENTINEL = 31337.0  # spec §6.1: FID recorded for a generator that produced NaN samples
+NAN_FID_SENTINEL = 31337.0  # [V2] NAN_DETECTED: FID, IS and MS-SSIM recorded for NaN samples
+LATENT_RNGS = ("numpy_legacy", "torch")  # see ganaudit.evaluate.eval_latents
+IS_LOGITS = ("with_bias", "without_bias")  # TF-GAN's logits:0 | OpenAI's IS code (pool3 @ W, no bias)
 
 
 @dataclass(frozen=True)
@@ -30,17 +32,25 @@ class Protocol:
     ms_ssim_datasets: tuple[str, ...] = ()
     latent_seed: int = 42  # np.random.seed(42) in the study: the same z for every checkpoint
     latent_dist: str = "uniform(-1,1)"
+    latent_rng: str = "numpy_legacy"  # the study's np.random stream; "torch": torch.Generator (older ganaudit)
     gen_batch: int = 64  # ceil(N/64) batches truncated to N (spec §6.1)
     extract_batch: int = 50  # INCEPTION_BATCH
     kid_block: int = 1024
     diversity_seed: int = 42  # UNCONFIRMED in the study (shuffle_batch); our fixed choice
     diversity_batches: int = 5
     diversity_batch_size: int = 64
-    ms_ssim_shrink_sigma: bool = True
+    ms_ssim_shrink_sigma: bool = False  # the study keeps sigma 1.5 at coarse scales
+    is_logits: str = "with_bias"  # IS from the 1008 logits incl. the softmax bias, as the study
     dtype: str = "float64"
     nan_fid: float = NAN_FID_SENTINEL
     description: str = ""
     keep_real_features: bool = field(default=True)  # KID needs the real features, not only (mu, Sigma)
+
+    def __post_init__(self) -> None:
+        for key, value, allowed in (("latent_rng", self.latent_rng, LATENT_RNGS),
+                                    ("is_logits", self.is_logits, IS_LOGITS)):
+            if value not in allowed:
+                raise ConfigError(f"protocol '{self.name}': {key} = {value!r}; expected one of {', '.join(allowed)}")
 
     def check_dataset(self, dataset: str) -> None:
         """ConfigError unless this protocol is defined for ``dataset``."""
@@ -85,6 +95,12 @@ TTUR50K_TRAIN = _register(Protocol(
     keep_real_features=False,
     description="TTUR-style FID: 50k fakes vs the whole train split (for papers that used it); "
                 "no KID (it would need every real feature).",
+))
+
+KURACH2019_IS_NOBIAS = _register(replace(
+    KURACH2019, name="kurach2019_is_nobias", is_logits="without_bias",
+    description="kurach2019 with the Inception Score from logits without the softmax bias "
+                "(pool3 @ W, as OpenAI's IS code); FID/KID/MS-SSIM as kurach2019. Not the study's IS.",
 ))
 
 DIGITS_CNN = _register(Protocol(

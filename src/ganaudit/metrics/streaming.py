@@ -113,7 +113,7 @@ class MSSSIMMetric(Metric):
 
     full_state_update = False
 
-    def __init__(self, shrink_sigma: bool = True, **kwargs) -> None:
+    def __init__(self, shrink_sigma: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.shrink_sigma = shrink_sigma
         self.add_state("total", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
