@@ -34,6 +34,7 @@ __all__ = [
     "config_hash",
     "run_dir",
     "to_plain",
+    "register_resolvers",
 ]
 
 # Hydra group -> (registry module, registry attribute); the group's option names are the registry names.
@@ -46,7 +47,8 @@ AXIS_GROUPS: dict[str, tuple[str, str]] = {
 }
 
 # Keys that do not change what is trained (where files go, how progress is shown, how often the
-# state is saved, how many loader workers feed the same batch stream). Excluded from config_hash.
+# state is saved, how many loader workers feed the same batch stream, which loggers and callbacks
+# watch the run). Excluded from config_hash.
 UNHASHED_KEYS: tuple[str, ...] = (
     "paths",
     "meta",
@@ -65,6 +67,8 @@ UNHASHED_KEYS: tuple[str, ...] = (
     "dataset.data_dir",
     "eval.artifacts_dir",
     "eval.record_path",
+    "logger",
+    "callbacks",
 )
 
 
@@ -118,9 +122,9 @@ def compose(overrides: Iterable[str] = (), config_name: str = "config") -> DictC
 
 def _unknown_option_error(overrides: list[str], exc: Exception) -> ConfigError:
     """ConfigError for ``group=name`` where conf/<group>/name.yaml does not exist."""
-    for ov in overrides:
-        key, _, value = ov.lstrip("+~").partition("=")
-        group = key.split("@")[0]
+    from ganaudit.utils.overrides import override_dict
+
+    for group, value in override_dict(overrides, as_text=True).items():
         if (conf_dir() / group).is_dir() and value and not (conf_dir() / group / f"{value}.yaml").is_file():
             return ConfigError(
                 f"unknown {group} '{value}'; allowed values for option '{group}': "
@@ -282,3 +286,20 @@ def config_hash(cfg: DictConfig) -> str:
 def run_dir(cfg: DictConfig) -> Path:
     """``<paths.runs>/<config_hash>-s<seed>``: where a run keeps checkpoints, records and result.json."""
     return Path(str(_get(cfg, "paths.runs"))) / f"{config_hash(cfg)}-s{int(_get(cfg, 'seed'))}"
+
+
+RUN_DIR_RESOLVER = "ganaudit.run_dir"
+
+
+def _run_dir_of_root(*, _root_: DictConfig) -> str:
+    """:func:`run_dir` of the whole configuration the resolver sits in (its ``hydra`` node left out)."""
+    body = OmegaConf.masked_copy(_root_, [k for k in _root_ if k != "hydra"])
+    return str(run_dir(body))
+
+
+def register_resolvers() -> None:
+    """Register ``${ganaudit.run_dir:}`` (= ``<paths.runs>/<config_hash>-s<seed>``), which
+    ``conf/config.yaml`` uses as ``hydra.run.dir`` so that Hydra's ``.hydra/`` and log sit in the
+    run directory beside ``checkpoints/``. Call before ``hydra.main`` composes; idempotent."""
+    if not OmegaConf.has_resolver(RUN_DIR_RESOLVER):
+        OmegaConf.register_new_resolver(RUN_DIR_RESOLVER, _run_dir_of_root)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -27,38 +26,20 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-import ganaudit
-from ganaudit.config import conf_dir, config_hash, run_dir, to_plain, validate
+from ganaudit.config import conf_dir, config_hash, register_resolvers, run_dir, to_plain, validate
 from ganaudit.errors import ConfigError
-from ganaudit.lit.callbacks import DStepCheckpoint, EvalCallback, read_eval_index
+from ganaudit.lit.callbacks import read_eval_index
+from ganaudit.lit.factory import build_callbacks, build_loggers
 from ganaudit.lit.gan_module import GANModule
 from ganaudit.metrics.provenance import summarize
 from ganaudit.precision import lightning_precision, training_precision
+from ganaudit.utils.io import atomic_write_json
+from ganaudit.utils.repo import code_version
 
 __all__ = ["train", "code_version", "DEVICE_ENV"]
 
 DEVICE_ENV = "GANAUDIT_DEVICE"  # overrides trainer.accelerator (cpu | gpu | cuda | auto)
 FINISHED = ("ok", "diverged")
-
-
-def code_version() -> str:
-    """``<package version>+g<git sha>[.dirty]`` of the source tree, or the version alone."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return f"{ganaudit.__version__}+g{sha}{'.dirty' if dirty else ''}"
-    except (OSError, subprocess.SubprocessError):
-        return ganaudit.__version__
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically (temporary file + os.replace)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
 
 
 def _accelerator(cfg: DictConfig) -> str:
@@ -84,8 +65,8 @@ def _datamodule(cfg: DictConfig) -> pl.LightningDataModule:
                          num_workers=int(cfg.trainer.num_workers))
 
 
-def _eval_callback(cfg: DictConfig, rdir: Path, context: dict, evaluate_fn: Any) -> EvalCallback | None:
-    """The periodic-evaluation callback, or None when ``eval.enabled`` is false."""
+def _eval_callback(cfg: DictConfig, rdir: Path, context: dict, evaluate_fn: Any) -> dict | None:
+    """Run-time arguments of the periodic-evaluation callback, or None when ``eval.enabled`` is false."""
     ev = cfg.get("eval") or {}
     if not ev.get("enabled", False):
         return None
@@ -99,7 +80,7 @@ def _eval_callback(cfg: DictConfig, rdir: Path, context: dict, evaluate_fn: Any)
     record = ev.get("record_path") or rdir / "evals.jsonl"
     kwargs = dict(dataset=str(cfg.dataset.name), protocol=str(ev.get("protocol", "auto")), data_dir=data_dir,
                   artifacts_dir=str(ev.get("artifacts_dir") or cfg.paths.artifacts), record_path=Path(record))
-    return EvalCallback(int(ev.get("every", 20000)), evaluate_fn, kwargs, context, rdir / "evals_index.jsonl")
+    return dict(evaluate_fn=evaluate_fn, eval_kwargs=kwargs, context=context, index_path=rdir / "evals_index.jsonl")
 
 
 def _trainer(cfg: DictConfig, rdir: Path, callbacks: list[pl.Callback]) -> pl.Trainer:
@@ -113,7 +94,7 @@ def _trainer(cfg: DictConfig, rdir: Path, callbacks: list[pl.Callback]) -> pl.Tr
         precision=lightning_precision(str(cfg.trainer.precision)),  # tf32: flags set in train()
         deterministic=cfg.trainer.deterministic,
         benchmark=False,
-        logger=pl.loggers.CSVLogger(str(rdir), name="logs"),
+        logger=build_loggers(cfg, rdir) or False,  # conf/logger/*.yaml
         callbacks=callbacks,
         enable_progress_bar=bool(cfg.trainer.progress_bar),
         enable_model_summary=False,
@@ -165,8 +146,8 @@ def train(
         pl.seed_everything(seed, workers=True, verbose=False)
         module = GANModule.from_config(cfg)
         dm = datamodule if datamodule is not None else _datamodule(cfg)
-        ckpt_cb = DStepCheckpoint(ckpt_dir, int(cfg.trainer.checkpoint_every), keep=str(cfg.trainer.get("keep", "all")))
-        cbs = [ckpt_cb, *([eval_cb] if eval_cb else []), *callbacks]
+        runtime = {"d_step_checkpoint": {"dirpath": ckpt_dir}, "eval": eval_cb}  # conf/callbacks/*.yaml
+        cbs = [*build_callbacks(cfg, runtime), *callbacks]
         trainer = _trainer(cfg, rdir, cbs)
         last = ckpt_dir / "last.ckpt"
         ckpt_path = str(last) if cfg.trainer.resume and last.is_file() else None
@@ -183,7 +164,7 @@ def train(
             result["d_steps"] = int(module.d_step)
     evals = read_eval_index(rdir / "evals_index.jsonl")
     result.update(evals=evals, **summarize(evals), wall_time_s=round(time.time() - t0, 3))
-    _write_json(rdir / "result.json", result)
+    atomic_write_json(rdir / "result.json", result)
     return result
 
 
@@ -206,6 +187,9 @@ def _read_result(rdir: Path) -> dict | None:
         return json.loads(path.read_text()) if path.is_file() else None
     except json.JSONDecodeError:
         return None
+
+
+register_resolvers()  # hydra.run.dir = ${ganaudit.run_dir:} (conf/config.yaml)
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")

@@ -98,7 +98,8 @@ def test_report_shows_diverged_runs_and_verdicts(tmp_path):
     assert metrics["n_runs"] == 4 and metrics["n_diverged"] == 1 and metrics["verdicts"]["reproduced"] == 2  # hub13 22.91, hub14 23.22
     assert metrics["configurations"]["SN"]["n_diverged"] == 1
     assert metrics["protocols"] == "synthetic" and metrics["score"] == "fid_min"
-    for png in ("top5_png", "budget_png"):
+    assert "![FID vs D step](curves_fid.png)" in report and paths["curves"].is_file()
+    for png in ("top5_png", "budget_png", "curves_fid_png", "curves_loss_png"):
         assert paths[png].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert pd.read_csv(paths["seed_variance"])["n_diverged"].sum() == 1
 

@@ -9,6 +9,7 @@ Output directory (all regenerated from the results store; a reviewer needs only 
     seed_variance.csv  per configuration x setting: median, IQR, min/max, bootstrap CI
     top5.csv/.png      top-fraction FID distribution per configuration
     budget.csv/.png    FID vs computational budget (the paper's simulation)
+    curves.csv, curves_fid.png, curves_loss.png   FID and losses vs D step per configuration
     verdicts.csv       one row per published row the study covers
     metrics.json       headline numbers for `dvc metrics show`
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from ganaudit.audit.budget import NAN_FID_SENTINEL, budget_curves
+from ganaudit.audit.curves import CURVES_SECTION, write_curves
 from ganaudit.audit.plots import budget_plot, top5_boxplot
 from ganaudit.audit.stats import add_scores, seed_variance
 from ganaudit.audit.top5 import top_fraction
@@ -143,13 +145,14 @@ def write_audit(results_dir: str | Path, out_dir: str | Path, options: AuditOpti
                                      f"{opts.metric} per configuration (pool: {opts.top_pool})")
     paths["budget_png"] = budget_plot(curves, out / "budget.png", title=f"{study}: mean min {opts.metric} "
                                       f"vs budget ({opts.budget_reps} repetitions)")
+    paths.update(write_curves(records, out, study))
     prov = _provenance(records)
     metrics = {**_metrics(study, runs, variance, verd), "score": opts.metric,
                "protocols": ",".join(sorted(prov["protocols"])), "code_versions": ",".join(prov["code_versions"]),
                "data_seeds": ",".join(sorted({str((r.get("config") or {}).get("data_seed")) for r in records}))}
     paths["metrics"].write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     prov["training"] = _training_numerics(records)
-    paths["report"].write_text(_report(study, runs, variance, top, curves, verd, published, opts, prov))
+    paths["report"].write_text(_report(study, runs, variance, top, curves, verd, published, opts, prov) + CURVES_SECTION)
     return paths
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ganaudit.data import DATASETS
 from ganaudit.errors import ConfigError, DataError
+from ganaudit.utils.log import setup_cli_logging
 
 
 def _root() -> Path:
@@ -123,6 +124,7 @@ def _verify(name: str, out: Path, splits: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 data problem, 2 config error)."""
     args = _parser().parse_args(argv)
+    setup_cli_logging()
     try:
         if args.cmd == "info":
             return _info()

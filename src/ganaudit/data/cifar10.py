@@ -9,7 +9,6 @@ The split is fixed by the files, not seeded.
 
 from __future__ import annotations
 
-import os
 import pickle
 import tarfile
 import urllib.request
@@ -22,6 +21,7 @@ import numpy as np
 from ganaudit.data.registry import DatasetInfo, register
 from ganaudit.errors import DataError
 from ganaudit.hashing import md5_file
+from ganaudit.utils.io import atomic_path
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 TARBALL = "cifar-10-python.tar.gz"
@@ -36,9 +36,8 @@ def download(raw_dir: Path, url: str = URL, md5: str = MD5) -> Path:
     raw_dir.mkdir(parents=True, exist_ok=True)
     dest = raw_dir / TARBALL
     if not dest.exists():
-        tmp = dest.with_name(dest.name + ".part")
-        urllib.request.urlretrieve(url, tmp)  # noqa: S310 (pinned https URL)
-        os.replace(tmp, dest)
+        with atomic_path(dest) as tmp:
+            urllib.request.urlretrieve(url, tmp)  # noqa: S310 (pinned https URL)
     check_md5(dest, md5)
     return dest
 

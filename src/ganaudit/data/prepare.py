@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import hashlib
 import json
+import logging
 import multiprocessing as mp
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from ganaudit.data.registry import DATASETS, Source
 from ganaudit.data.store import (MANIFEST, atomic_write_bytes, completed_meta, dumps, write_shard)
 from ganaudit.errors import ConfigError, DataError
 
+log = logging.getLogger(__name__)
 PLAN = "plan.json"
 
 
@@ -219,5 +221,5 @@ def _commit(name: str, data_dir: Path, manifest: dict, splits_dir: Path, update:
     else:
         splits_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(committed, dumps(manifest))
-        print(f"wrote split manifest {committed}: commit it to pin this dataset (git add {committed})")
+        log.info("wrote split manifest %s: commit it to pin this dataset (git add %s)", committed, committed)
     atomic_write_bytes(data_dir / MANIFEST, dumps(manifest))

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from ganaudit.errors import DataError
+from ganaudit.utils.io import atomic_save, atomic_write_bytes
 
 SPLITS = ("train", "test")
 MANIFEST = "manifest.json"
@@ -47,16 +48,6 @@ def shard_stem(data_dir: Path, split: str, index: int) -> Path:
     return Path(data_dir) / split / f"shard-{index:05d}"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary sibling, fsync and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def dumps(obj: Any) -> bytes:
     """Canonical JSON bytes (sorted keys, 1-space indent, trailing newline): byte-stable."""
     return (json.dumps(obj, sort_keys=True, indent=1) + "\n").encode()
@@ -76,11 +67,7 @@ def write_shard(data_dir: Path, split: str, index: int, ids: list[str], images: 
     stem = shard_stem(data_dir, split, index)
     stem.parent.mkdir(parents=True, exist_ok=True)
     images = np.ascontiguousarray(images, dtype=np.uint8)
-    tmp = stem.with_name(f".{stem.name}.{os.getpid()}.tmp.npy")
-    np.save(tmp, images, allow_pickle=False)
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, stem.with_suffix(".npy"))
+    atomic_save(stem.with_suffix(".npy"), lambda fh: np.save(fh, images, allow_pickle=False))
     items = [[i, d] for i, d in zip(ids, item_digests(images))]
     meta = {"split": split, "shard": index, "count": len(images), "sha256": pixel_sha256(images),
             "items_sha256": items_sha256(items), "plan": plan, "items": items}

@@ -16,6 +16,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
+from ganaudit.lit.loggers import log_eval_metrics
 from ganaudit.lit.rng import capture_rng, restore_rng
 
 __all__ = ["DStepCheckpoint", "EvalCallback", "read_eval_index", "all_finite"]
@@ -97,7 +98,8 @@ class EvalCallback(pl.Callback):
     ``evaluate_fn`` is :func:`ganaudit.evaluate.evaluate_generator` (injected, so tests can pass a
     cheap one); it receives ``generator=pl_module.generator`` and ``**eval_kwargs`` plus
     ``context={**context, "step": d_step}``. Each returned record is summarized (step, fid, is, kid,
-    ms_ssim, provenance) as one line of ``index_path``. Every RNG stream is saved before and restored
+    ms_ssim, provenance) as one line of ``index_path``, and its numbers go to the trainer's loggers
+    (``eval/fid``, ... at step = D step; ``ganaudit.lit.loggers``). Every RNG stream is saved before and restored
     after evaluation, so evaluating never changes the training trajectory.
     """
 
@@ -142,3 +144,5 @@ class EvalCallback(pl.Callback):
             fh.write(json.dumps(summary, sort_keys=True, default=str) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+        trainer = getattr(pl_module, "_trainer", None)
+        log_eval_metrics(trainer.loggers if trainer is not None else (), summary, step)

@@ -172,6 +172,7 @@ class GANModule(pl.LightningModule):
         if g_loss is not None:
             values["loss/g"] = g_loss.detach()
         values["d_step"] = float(self.d_step)
+        values["step"] = float(self.d_step)  # Lightning then logs at step = D step (as the evaluations)
         self.log_dict(values, on_step=True, on_epoch=False, prog_bar=False, batch_size=1)
 
     # ------------------------------------------------------------------------------ checkpoints

@@ -26,6 +26,7 @@ from torch import nn
 from ganaudit.errors import DataError, WeightsError
 from ganaudit.metrics import pins
 from ganaudit.hashing import sha256_file
+from ganaudit.utils.io import atomic_save, atomic_write_text
 from ganaudit.metrics.features import WeightsSpec, exact_float32, load_into, load_state, verify_weights
 
 FEATURE_DIM, N_CLASSES, RESOLUTION = 64, 10, 32
@@ -138,15 +139,10 @@ def accuracy(net: DigitsCNN, images: np.ndarray, labels: np.ndarray) -> float:
 
 def save_weights(net: DigitsCNN, out: Path, info: dict) -> str:
     """Write ``out``, ``out.sha256`` and ``out.json`` (atomic replace each); returns the sha256."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    torch.save(net.state_dict(), tmp)
-    digest = sha256_file(tmp)
-    tmp.replace(out)
+    atomic_save(out, lambda fh: torch.save(net.state_dict(), fh))
+    digest = sha256_file(out)
     for suffix, text in ((".sha256", f"{digest}  {out.name}\n"), (".json", json.dumps({**info, "sha256": digest}, indent=2))):
-        side = out.with_name(out.name + suffix)
-        side.with_name(side.name + ".tmp").write_text(text)
-        side.with_name(side.name + ".tmp").replace(side)
+        atomic_write_text(out.with_name(out.name + suffix), text)
     return digest
 
 

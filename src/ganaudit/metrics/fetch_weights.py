@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import urllib.request
 from pathlib import Path
@@ -21,7 +22,10 @@ from pathlib import Path
 from ganaudit.errors import GanauditError, WeightsError
 from ganaudit.metrics import pins
 from ganaudit.metrics.features import verify_weights
+from ganaudit.utils.io import atomic_path, atomic_write_json, atomic_write_text
+from ganaudit.utils.log import setup_cli_logging
 
+log = logging.getLogger(__name__)
 SOURCES = {"inception": (pins.INCEPTION_URL, pins.INCEPTION_FILENAME)}
 
 
@@ -30,21 +34,15 @@ def fetch(name: str, out_dir: Path) -> Path:
     from ganaudit.metrics.inception import INCEPTION_WEIGHTS
 
     url, filename = SOURCES[name]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    final, tmp = out_dir / filename, out_dir / (filename + ".part")
-    try:
-        with urllib.request.urlopen(url, timeout=60) as resp, open(tmp, "wb") as fh:  # noqa: S310 (pinned URL)
-            while block := resp.read(1 << 20):
-                fh.write(block)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WeightsError(f"cannot download {url}: {exc}. Put the file at '{final}' by hand instead") from exc
-    try:
+    final = out_dir / filename
+    with atomic_path(final) as tmp:  # removed again if the download or the check fails
+        try:
+            with urllib.request.urlopen(url, timeout=60) as resp, open(tmp, "wb") as fh:  # noqa: S310 (pinned URL)
+                while block := resp.read(1 << 20):
+                    fh.write(block)
+        except OSError as exc:
+            raise WeightsError(f"cannot download {url}: {exc}. Put the file at '{final}' by hand instead") from exc
         verify_weights(tmp, INCEPTION_WEIGHTS.__class__(**{**INCEPTION_WEIGHTS.__dict__, "filename": tmp.name}))
-    except WeightsError:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(final)
     return final
 
 
@@ -61,8 +59,7 @@ def ensure(dataset: str, out_dir: Path, data_dir: Path) -> dict:
     record = {"dataset": dataset, "protocol": proto.name, "extractor": extractor.name,
               "sha256": extractor.weights_sha256, **extra}
     path = out_dir / f"{dataset}.json"
-    path.with_name(path.name + ".tmp").write_text(json.dumps(record, indent=2) + "\n")
-    path.with_name(path.name + ".tmp").replace(path)
+    atomic_write_json(path, record, sort_keys=False, default=None)
     return record
 
 
@@ -85,14 +82,11 @@ def _train_digits_or_reference(out_dir: Path, data_dir: Path) -> dict:
     if pins.DIGITS_CNN_SHA256 is None or retrained == pins.DIGITS_CNN_SHA256:
         return {"source": "retrained here, equal to the pin"}
     reference = Path(__file__).resolve().parent.parent / "resources" / digits_cnn.DIGITS_WEIGHTS.filename
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.copyfile(reference, tmp)
-    tmp.replace(target)
-    side = target.with_name(target.name + ".sha256")
-    side.write_text(f"{sha256_file(target)}  {target.name}\n")
-    print(f"digits_cnn: retrained weights have sha256 {retrained}, not the pinned "
-          f"{pins.DIGITS_CNN_SHA256} (this machine rounds differently); using the pinned reference "
-          f"file {reference}", file=sys.stderr)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(reference, tmp)
+    atomic_write_text(target.with_name(target.name + ".sha256"), f"{sha256_file(target)}  {target.name}\n")
+    log.warning("digits_cnn: retrained weights have sha256 %s, not the pinned %s (this machine rounds "
+                "differently); using the pinned reference file %s", retrained, pins.DIGITS_CNN_SHA256, reference)
     return {"source": "pinned reference (retrained bits differed)", "retrained_sha256": retrained}
 
 
@@ -103,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("artifacts/weights"))
     parser.add_argument("--data-dir", type=Path, default=None, help="ensure: default data/prepared/<dataset>")
     args = parser.parse_args(argv)
+    setup_cli_logging()
     try:
         if args.command == "ensure":
             print(json.dumps(ensure(args.name, args.out, args.data_dir or Path("data/prepared") / args.name)))

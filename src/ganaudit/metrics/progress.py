@@ -1,19 +1,22 @@
-"""Progress display for long evaluation loops: a rich bar on a terminal, else a line per ~10%."""
+"""Progress display for long evaluation loops: a rich bar on a terminal, else a log line per ~10%."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def progress_iter(items: Iterable[T], label: str, total: int | None = None) -> Iterator[T]:
     """Yield ``items``, showing progress named ``label`` on stderr.
 
     Terminal: a transient rich progress bar. Otherwise (DVC stages, logs): for loops of at least 20
-    known steps, one line per tenth (``label: k/total steps, s``); short or unsized loops are silent.
+    known steps, one INFO log record per tenth (``label: k/total steps, s``); short or unsized loops
+    are silent.
     """
     if sys.stderr.isatty():
         from rich.progress import track
@@ -29,4 +32,4 @@ def progress_iter(items: Iterable[T], label: str, total: int | None = None) -> I
     for k, item in enumerate(items, 1):
         yield item
         if k % step == 0 or k == total:
-            print(f"{label}: {k}/{total} steps, {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+            log.info("%s: %d/%d steps, %.1f s", label, k, total, time.perf_counter() - start)

@@ -11,26 +11,17 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ganaudit.utils.repo import code_version
 
-@lru_cache(maxsize=1)
+
 def git_commit() -> str:
-    """``<sha>`` of HEAD of the ganaudit checkout (``+dirty`` if modified), or ``unknown``."""
-    root = Path(__file__).resolve().parents[3]
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                             timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return sha + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+    """The code version (``ganaudit.utils.repo.code_version``: ``<version>+g<sha>[.dirty]``)."""
+    return code_version()
 
 
 def library_versions() -> dict[str, str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,8 @@ from ganaudit.errors import DataError
 from ganaudit.metrics.fid import stats_from_sums
 from ganaudit.metrics.progress import progress_iter
 from ganaudit.metrics.protocols import Protocol, protocol_for
+from ganaudit.utils.io import atomic_save
+from ganaudit.utils.log import setup_cli_logging
 
 FORMAT_VERSION = 1
 
@@ -61,14 +62,10 @@ def cache_path(artifacts_dir: Path | str, fields: dict) -> Path:
 
 def save(path: Path, stats: RefStats) -> None:
     """Write ``stats`` atomically (temporary file in the same folder, then ``os.replace``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        arrays = {"mu": stats.mu, "sigma": stats.sigma, "meta": np.array(json.dumps(stats.meta, sort_keys=True))}
-        if stats.features is not None:
-            arrays["features"] = stats.features
-        np.savez(fh, **arrays)
-    os.replace(tmp, path)
+    arrays = {"mu": stats.mu, "sigma": stats.sigma, "meta": np.array(json.dumps(stats.meta, sort_keys=True))}
+    if stats.features is not None:
+        arrays["features"] = stats.features
+    atomic_save(path, lambda fh: np.savez(fh, **arrays))
 
 
 def load(path: Path, expected: dict) -> RefStats:
@@ -133,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None, help="default: data/prepared/<dataset>")
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"))
     args = parser.parse_args(argv)
+    setup_cli_logging()
     from ganaudit.data import open_split
     from ganaudit.metrics.features import EXTRACTORS
 

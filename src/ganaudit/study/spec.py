@@ -30,6 +30,7 @@ from typing import Any, Mapping
 from omegaconf import DictConfig, OmegaConf
 
 from ganaudit.errors import ConfigError
+from ganaudit.utils.overrides import override_dict
 from ganaudit.study.hparams import grid_settings, random_settings, setting_id, setting_overrides
 
 MODES = ("fixed", "grid", "random", "bo")
@@ -47,12 +48,7 @@ class Configuration:
     @property
     def penalty(self) -> str:
         """The configuration's penalty name (last ``penalty=`` override; ``none`` if absent)."""
-        value = "none"
-        for ov in self.overrides:
-            name, _, rhs = ov.lstrip("+~").partition("=")
-            if name == "penalty":
-                value = rhs
-        return value
+        return str(override_dict(self.overrides, as_text=True).get("penalty", "none"))
 
     def admits(self, setting: Mapping[str, Any]) -> bool:
         """Whether ``setting`` passes this configuration's ``only`` filter (e.g. ``{n_dis: 5}``)."""
@@ -198,7 +194,7 @@ def parse_configurations(raw: Mapping) -> list[Configuration]:
         if "label" not in entry:
             raise ConfigError(f"study.configurations.list entry {entry} needs a 'label'")
         overrides = tuple(str(o) for o in entry.get("overrides") or [])
-        axes_of = {o.partition("=")[0]: o.partition("=")[2] for o in overrides if "=" in o}
+        axes_of = override_dict(overrides, as_text=True)
         configs.append(Configuration(label=str(entry["label"]), overrides=overrides, axes=axes_of,
                                      only=dict(entry.get("only") or {})))
     labels = [c.label for c in configs]

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
 
 from ganaudit.errors import DataError
+from ganaudit.utils import io as _io
+from ganaudit.utils.overrides import override_dict
 
 #: statuses of a run that finished (its result is kept and never recomputed); ``failed`` is retried.
 FINISHED = ("ok", "diverged")
@@ -49,18 +49,8 @@ def _json_default(obj: Any) -> Any:
 
 
 def atomic_write_json(path: Path, payload: dict) -> None:
-    """Write ``payload`` as JSON to ``path`` via a same-directory temp file + fsync + os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=1, sort_keys=True, default=_json_default, allow_nan=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``payload`` as JSON to ``path`` atomically (``ganaudit.utils.io``; numpy scalars allowed)."""
+    _io.atomic_write_json(path, payload, indent=1, default=_json_default)
 
 
 class ResultsStore:
@@ -180,7 +170,7 @@ def _axes_of(rec: dict) -> dict:
     else from its study axes/overrides, else None."""
     cfg = rec.get("config") or {}
     axes = rec.get("axes") or {}
-    overrides = {o.partition("=")[0]: o.partition("=")[2] for o in rec.get("overrides") or [] if "=" in o}
+    overrides = override_dict(rec.get("overrides") or [], as_text=True)
     out = {}
     for axis in AXES:
         node = cfg.get(axis) if isinstance(cfg, dict) else None

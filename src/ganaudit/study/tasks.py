@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ganaudit.registry import Registry
+from ganaudit.utils.overrides import override_dict
 
 STUDY_TASKS: Registry = Registry("study_task")
 
@@ -53,12 +54,7 @@ class TrainTask:
 
 
 def _override_value(overrides: Sequence[str], key: str, default: Any = None) -> Any:
-    value = default
-    for ov in overrides:
-        k, _, v = ov.lstrip("+~").partition("=")
-        if k == key:
-            value = v
-    return value
+    return override_dict(overrides).get(key, default)
 
 
 @STUDY_TASKS.register("standin")

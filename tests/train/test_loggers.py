@@ -1,0 +1,135 @@
+"""Lightning loggers and callbacks as configuration: evaluation metrics reach the logger, a resumed run
+continues its one log, Hydra's run directory is the run directory, and none of it changes config_hash."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+from omegaconf import OmegaConf
+
+from ganaudit.config import compose, config_hash, run_dir
+from ganaudit.data.datamodule import GANDataModule
+from ganaudit.lit.loggers import eval_metrics
+from ganaudit.train import train
+from tests.train.conftest import tiny_images, tiny_overrides
+
+pytestmark = pytest.mark.timeout(300)
+FIDS = {0: 100.0, 2: 90.0, 3: 95.0, 4: 80.0}
+
+
+def _fake_evaluate(generator, *, dataset, protocol, data_dir, artifacts_dir, record_path, context):
+    step = context["step"]
+    return {"fid": FIDS[step], "is": 1.0 + step, "kid": None, "provenance": {"protocol": protocol}}
+
+
+def _run(root: Path, *extra: str, d_steps: int = 3) -> dict:
+    cfg = compose(tiny_overrides(root, "seed=0", "eval.enabled=true", "eval.every=2", "eval.protocol=fake",
+                                 *extra, d_steps=d_steps))
+    dm = GANDataModule.from_arrays(tiny_images(24), batch_size=4, seed=0)
+    return train(cfg, datamodule=dm, evaluate_fn=_fake_evaluate)
+
+
+def _rows(result: dict) -> list[dict]:
+    path = Path(result["run_dir"]) / "logs" / "version_0" / "metrics.csv"
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_eval_metrics_keep_finite_numbers_only():
+    got = eval_metrics({"fid": 12.5, "is": None, "kid": float("nan"), "ms_ssim": 0.3, "step": 4})
+    assert got == {"eval/fid": 12.5, "eval/ms_ssim": 0.3}
+
+
+def test_fid_and_is_reach_the_csv_log_at_their_d_step(tmp_path):
+    res = _run(tmp_path)
+    rows = _rows(res)
+    evals = {int(r["step"]): (float(r["eval/fid"]), float(r["eval/is"])) for r in rows if r["eval/fid"]}
+    assert evals == {0: (100.0, 1.0), 2: (90.0, 3.0), 3: (95.0, 4.0)}
+    assert "eval/kid" not in rows[0]  # None (not computed by the protocol) is not logged
+    losses = [r for r in rows if r.get("loss/d")]
+    assert [int(float(r["d_step"])) for r in losses] == [1, 2, 3]            # log_every=1
+    assert all(int(r["step"]) == int(float(r["d_step"])) for r in losses)   # logger step = D step
+    assert sorted(p.name for p in (Path(res["run_dir"]) / "logs").iterdir()) == ["version_0"]
+
+
+def test_a_resumed_run_continues_the_same_log(tmp_path):
+    whole = _rows(_run(tmp_path / "whole", d_steps=4))
+    first = _rows(_run(tmp_path / "split", "trainer.stop_at=2", d_steps=4))  # preempted at an eval step
+    assert max(int(r["step"]) for r in first) == 2
+    resumed = _run(tmp_path / "split", d_steps=4)
+    assert sorted(p.name for p in (Path(resumed["run_dir"]) / "logs").iterdir()) == ["version_0"]
+    assert _rows(resumed) == whole  # same rows, same values: no duplicated or lost D step
+
+
+def test_a_rerun_after_the_last_checkpoint_drops_the_rows_it_logs_again(tmp_path):
+    from ganaudit.lit.loggers import RunCSVLogger
+
+    log = RunCSVLogger(tmp_path)
+    for step in (1, 2, 3):
+        log.log_metrics({"loss/d": float(step)}, step=step)
+    log.save()
+    again = RunCSVLogger(tmp_path)  # the process restarted from a checkpoint at step 1
+    again.log_metrics({"loss/d": 20.0}, step=2)
+    again.save()
+    with open(tmp_path / "logs" / "version_0" / "metrics.csv", newline="") as fh:
+        rows = [(r["step"], r["loss/d"]) for r in csv.DictReader(fh)]
+    assert rows == [("1", "1.0"), ("2", "20.0")]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None,
+                    reason="tensorboard not installed (pip install 'ganaudit[tensorboard]')")
+def test_logger_tensorboard_records_fid(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    res = _run(tmp_path, "logger=tensorboard")
+    acc = EventAccumulator(str(Path(res["run_dir"]) / "tensorboard" / "version_0"))
+    acc.Reload()
+    assert [(e.step, e.value) for e in acc.Scalars("eval/fid")] == [(0, 100.0), (2, 90.0), (3, 95.0)]
+    assert (Path(res["run_dir"]) / "logs" / "version_0" / "metrics.csv").is_file()  # the CSV stays
+
+
+class Marker(pl.Callback):
+    """A callback added from the command line (``+callbacks.marker._target_=...``)."""
+
+    started = 0
+
+    def on_train_start(self, trainer, pl_module):
+        Marker.started += 1
+
+
+def test_logger_none_and_extra_callbacks_are_configuration(tmp_path):
+    res = _run(tmp_path, "logger=none", "+callbacks.marker._target_=tests.train.test_loggers.Marker")
+    assert not (Path(res["run_dir"]) / "logs").exists()
+    assert res["status"] == "ok" and Marker.started == 1
+    assert [e["step"] for e in res["evals"]] == [0, 2, 3]  # evaluation does not need a logger
+
+
+def test_ui_groups_do_not_change_the_config_hash(tmp_path):
+    base = compose(tiny_overrides(tmp_path))
+    other = compose(tiny_overrides(tmp_path, "logger=tensorboard", "~callbacks.eval",
+                                   "+callbacks.x._target_=builtins.dict"))
+    assert config_hash(base) == config_hash(other)
+
+
+def test_hydra_run_dir_is_the_run_dir(tmp_path, monkeypatch):
+    """``python -m ganaudit.train``: Hydra's .hydra/ lands in <paths.runs>/<config_hash>-s<seed>."""
+    import ganaudit.train as entry
+    from hydra.core.hydra_config import HydraConfig
+
+    seen = {}
+
+    def fake_train(cfg):
+        seen["output_dir"], seen["run_dir"] = HydraConfig.get().runtime.output_dir, str(run_dir(cfg))
+        return {}
+
+    monkeypatch.setattr(entry, "train", fake_train)
+    monkeypatch.setattr(sys, "argv", ["ganaudit.train", f"paths.root={tmp_path}", "seed=5", "loss=ls"])
+    entry.main()
+    assert seen["output_dir"] == seen["run_dir"] and seen["run_dir"].endswith("-s5")
+    saved = OmegaConf.load(Path(seen["run_dir"]) / ".hydra" / "config.yaml")
+    assert config_hash(saved) == Path(seen["run_dir"]).name.split("-s")[0]
