@@ -61,7 +61,7 @@ def test_inventory_for_unknown_rule_and_cli_prepare_verify(tmp_path, capsys):
     args = ["--out", str(out), "--splits", str(splits)]
     assert main(["prepare", "digits", *args, "--n-total", "200", "--n-test", "20", "--workers", "1",
                  "--no-progress"]) == 0
-    assert "commit it" in capsys.readouterr().out
+    assert "commit it" in capsys.readouterr().err  # logged (ganaudit.data.prepare), shown on stderr
     assert main(["verify", "digits", *args]) == 0
     assert main(["prepare", "digits", *args, "--n-total", "200", "--n-test", "30", "--workers", "1",
                  "--no-progress"]) == 1

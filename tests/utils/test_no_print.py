@@ -32,3 +32,14 @@ def test_library_modules_do_not_print():
 def test_the_check_finds_a_print(tmp_path):
     (tmp_path / "lib.py").write_text("def f():\n    print('x')\n\ndef main():\n    print('ok')\n")
     assert _prints_outside_main(tmp_path / "lib.py", tmp_path) == ["lib.py:2"]
+
+
+def test_cli_logging_reaches_the_current_stderr(capsys):
+    import logging
+
+    from ganaudit.utils.log import setup_cli_logging
+
+    setup_cli_logging()
+    setup_cli_logging()  # idempotent: one handler
+    logging.getLogger("ganaudit.some.module").info("wrote %s", "x.json")
+    assert capsys.readouterr().err.count("wrote x.json") == 1

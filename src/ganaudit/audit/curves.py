@@ -100,7 +100,8 @@ def draw_curves(ax, frame: pd.DataFrame, metric: str, colours: dict[str, tuple])
 
 def _figure(frame: pd.DataFrame, metrics: tuple[str, ...], path: Path, title: str, log_y: bool) -> Path:
     colours = _colours(sorted(frame["config"].unique()))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4.6), squeeze=False)
+    # wide enough for a two-column legend of "label | setting" names under the panels
+    fig, axes = plt.subplots(1, len(metrics), figsize=(max(11.0, 5.5 * len(metrics)), 4.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         lines = draw_curves(ax, frame, metric, colours)
         if log_y and lines:

@@ -10,12 +10,24 @@ import sys
 __all__ = ["setup_cli_logging"]
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record (pytest swaps it per test)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def setup_cli_logging(level: int = logging.INFO) -> None:
     """Send ``ganaudit`` log records of ``level`` and above to stderr as bare messages, once."""
     logger = logging.getLogger("ganaudit")
     logger.setLevel(level)
     if not any(getattr(h, "_ganaudit_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler._ganaudit_cli = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
