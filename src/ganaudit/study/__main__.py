@@ -53,6 +53,11 @@ def run_from_config(cfg: DictConfig, launcher=None) -> dict:
 
 @hydra.main(config_path=str(conf_dir()), config_name="run_study", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    if cfg.get("plan"):   # size the study, launch nothing
+        from ganaudit.study.plan import launcher_facts, plan_from_config, render
+
+        print(render(plan_from_config(cfg, launcher_facts())))
+        return
     summary = run_from_config(cfg, launcher=HydraBatchLauncher())
     print(json.dumps(summary, indent=1))
     bad = summary["statuses"].get("failed", 0) + summary["statuses"].get("missing", 0)
