@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_visible_gpus_follow_fake_count_and_user_restriction(monkeypatch):
     assert devices.visible_gpus({"GANAUDIT_FAKE_GPUS": "3"}) == ["0", "1", "2"]
+    monkeypatch.setattr(devices, "GPU_DEVICE_FILES", ("/",))          # as if a GPU driver were present
     monkeypatch.setattr("torch.cuda.device_count", lambda: 2)
     assert devices.visible_gpus({"CUDA_VISIBLE_DEVICES": "5,7"}) == ["5", "7"]
     assert devices.visible_gpus({}) == ["0", "1"]

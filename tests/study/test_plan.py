@@ -24,16 +24,18 @@ def spec_of(study: str, *overrides: str) -> StudySpec:
 def test_step_costs_table_matches_the_benchmark_figures():
     costs = load_costs()
     assert "H200" in costs["gpu"] and "benchmarks/RESULTS.md" in costs["source"]
-    assert step_seconds(costs, "resnet19", "none") == RESNET19
-    assert step_seconds(costs, "resnet19", "wgan_gp") == pytest.approx(RESNET19 * GP_RESNET19, rel=1e-12)
-    assert step_seconds(costs, "sndcgan", "wgan_gp") == pytest.approx(SNDCGAN * 1.55, rel=1e-12)
-    assert step_seconds(costs, "resnet_cifar", "none") is None      # not measured: no made-up figure
+    assert step_seconds(costs, "resnet19", "none", 128) == RESNET19
+    assert step_seconds(costs, "resnet19", "wgan_gp", 128) == pytest.approx(RESNET19 * GP_RESNET19, rel=1e-12)
+    assert step_seconds(costs, "sndcgan", "wgan_gp", 32) == pytest.approx(SNDCGAN * 1.55, rel=1e-12)
+    # not measured: no made-up figure (SNDCGAN at 128 px has 16x the pixels of the measured 32 px)
+    assert step_seconds(costs, "resnet_cifar", "none", 32) is None
+    assert step_seconds(costs, "sndcgan", "none", 128) is None
 
 
 def test_plan_of_smoke_by_hand():
     plan = make_plan(spec_of("smoke"), batch_size=8, launcher={"name": "local"})
     assert [(r.label, r.runs, r.arch, r.penalty, r.d_steps) for r in plan.rows] == [
-        ("loss=ns,norm=spectral", 1, "sndcgan", "none", 4), ("loss=wgan,norm=spectral", 1, "sndcgan", "none", 4)]
+        ("loss=ns,norm=spectral", 1, "sndcgan-32", "none", 4), ("loss=wgan,norm=spectral", 1, "sndcgan-32", "none", 4)]
     run_s = 4 * SNDCGAN                                              # 0.0988 s
     assert plan.gpu_hours() == pytest.approx(2 * run_s / 3600, rel=1e-12)
     assert len(plan.calls) == 1 and plan.concurrency == 1
@@ -74,7 +76,7 @@ def test_finished_runs_are_not_to_do_and_unmeasured_archs_are_warned():
     assert plan.todo == plan.runs - 1                                   # the failed one is still to do
     assert plan.concurrency == 4
     assert any("resnet_cifar" in w for w in plan.warnings) and any("launch.gpus" in w for w in plan.warnings)
-    sndcgan = [r for r in plan.rows if r.arch == "sndcgan"]
+    sndcgan = [r for r in plan.rows if r.arch == "sndcgan-32"]
     assert plan.gpu_hours() == pytest.approx(sum(r.runs * 200_000 * r.step_s for r in sndcgan) / 3600, rel=1e-12)
 
 

@@ -105,8 +105,9 @@ def wait_for(predicate, timeout: float, what: str, proc=None):
 
 
 def array_tasks(root: Path) -> list[str]:
-    """SLURM ids (``<array>_<task>``) of the tasks submitted for this root, from submitit's folders."""
-    return sorted(p.name for p in root.glob("outputs/study/smoke/*/jobs/.submitit/*_*") if p.is_dir())
+    """SLURM ids (``<array>_<task>``, or ``<job>`` for a batch of one) of the jobs submitted for this
+    root, from submitit's folders."""
+    return sorted(p.name for p in root.glob("outputs/study/smoke/*/jobs/.submitit/[0-9]*") if p.is_dir())
 
 
 def test_smoke_study_runs_each_run_in_its_own_slurm_job(root, cluster_env):

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 FAKE_ENV = "GANAUDIT_FAKE_GPUS"
 LOCKS_ENV = "GANAUDIT_DEVICE_LOCKS"
+GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/kfd")   # NVIDIA, AMD ROCm
 _claimed: dict[str, Any] = {}   # this process's slot: {"slot": i, "device": "...", "fd": lock fd}
 
 
@@ -35,6 +36,8 @@ def visible_gpus(environ: Mapping[str, str] | None = None) -> list[str]:
     if env.get(FAKE_ENV):
         return [str(i) for i in range(int(env[FAKE_ENV]))]
     listed = env.get("CUDA_VISIBLE_DEVICES")
+    if not any(os.path.exists(d) for d in GPU_DEVICE_FILES):
+        return []   # no GPU driver here: skip importing torch (seconds) in every worker
     try:
         import torch
 

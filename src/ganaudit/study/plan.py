@@ -35,9 +35,10 @@ def load_costs(path: str | Path = COSTS_PATH) -> dict:
     return yaml.safe_load(Path(path).read_text())
 
 
-def step_seconds(costs: Mapping, arch: str, penalty: str) -> float | None:
-    """Seconds per D step of ``arch`` with ``penalty`` on the table's GPU, or None if not measured."""
-    base = (costs.get("step_s") or {}).get(arch)
+def step_seconds(costs: Mapping, arch: str, penalty: str, resolution: int) -> float | None:
+    """Seconds per D step of ``arch`` at ``resolution`` px with ``penalty`` on the table's GPU, or None
+    if not measured."""
+    base = (costs.get("step_s") or {}).get(f"{arch}_{int(resolution)}")
     factor = ((costs.get("penalty_factor") or {}).get(arch) or {}).get(penalty)
     return None if base is None or factor is None else float(base) * float(factor)
 
@@ -52,7 +53,7 @@ class PlanRow:
     seeds: int
     runs: int
     todo: int
-    arch: str
+    arch: str            # <arch>-<resolution>, e.g. resnet19-128
     penalty: str
     d_steps: int
     step_s: float | None
@@ -108,30 +109,33 @@ class Plan:
 
 
 class _Facts:
-    """arch, penalty and D steps of each configuration, from its composed training config (cached)."""
+    """arch, penalty, D steps and seconds per D step of each configuration, from its composed training
+    config (cached per configuration: hyperparameters do not change them)."""
 
-    def __init__(self, spec: StudySpec) -> None:
-        self.spec, self.cache = spec, {}
+    def __init__(self, spec: StudySpec, costs: Mapping) -> None:
+        self.spec, self.costs, self.cache = spec, costs, {}
 
-    def __call__(self, config: Configuration) -> tuple[str, str, int]:
+    def __call__(self, config: Configuration) -> tuple[str, str, int, float | None]:
         if config.label not in self.cache:
             from ganaudit.config import compose
 
             cfg = compose([*self.spec.base, *config.overrides])
-            self.cache[config.label] = (str(cfg.arch.name), str(cfg.penalty.name), int(cfg.trainer.d_steps))
+            arch, penalty, res = str(cfg.arch.name), str(cfg.penalty.name), int(cfg.dataset.resolution)
+            self.cache[config.label] = (f"{arch}-{res}", penalty, int(cfg.trainer.d_steps),
+                                        step_seconds(self.costs, arch, penalty, res))
         return self.cache[config.label]
 
 
-def _row(spec: StudySpec, config: Configuration, mode: str, runs: list, facts: _Facts, costs: Mapping,
+def _row(spec: StudySpec, config: Configuration, mode: str, runs: list, facts: _Facts,
          finished: set[tuple[str, ...]]) -> PlanRow:
-    arch, penalty, d_steps = facts(config)
+    arch, penalty, d_steps, step_s = facts(config)
     todo = sum(tuple(r.overrides) not in finished for r in runs)
     settings = len({r.setting for r in runs})
     return PlanRow(config.label, mode, settings, len(spec.seeds_for(mode)), len(runs), todo, arch, penalty,
-                   d_steps, step_seconds(costs, arch, penalty))
+                   d_steps, step_s)
 
 
-def static_rows(spec: StudySpec, facts: _Facts, costs: Mapping, finished: set[tuple[str, ...]]) -> tuple[list, list]:
+def static_rows(spec: StudySpec, facts: _Facts, finished: set[tuple[str, ...]]) -> tuple[list, list]:
     """Rows of the fixed/grid/random runs, and the to-do runs' seconds in launch order."""
     rows, todo_s = [], []
     runs = spec.expand_static()
@@ -139,13 +143,13 @@ def static_rows(spec: StudySpec, facts: _Facts, costs: Mapping, finished: set[tu
         for mode in [m for m in spec.modes if m != "bo"]:
             mine = [r for r in runs if r.label == config.label and r.source == mode]
             if mine:
-                row = _row(spec, config, mode, mine, facts, costs, finished)
+                row = _row(spec, config, mode, mine, facts, finished)
                 rows.append(row)
                 todo_s += [row.run_s] * row.todo
     return rows, todo_s
 
 
-def bo_rows(spec: StudySpec, facts: _Facts, costs: Mapping, finished_bo: Mapping[str, int]) -> tuple[list, list]:
+def bo_rows(spec: StudySpec, facts: _Facts, finished_bo: Mapping[str, int]) -> tuple[list, list]:
     """Rows of the BO groups (rounds x batch proposals x BO seeds each), and each round's run seconds."""
     from ganaudit.study.bo import bo_groups, bo_options
 
@@ -155,11 +159,11 @@ def bo_rows(spec: StudySpec, facts: _Facts, costs: Mapping, finished_bo: Mapping
     rounds, batch, seeds = int(opts["rounds"]), int(opts["batch"]), len(opts["seeds"])
     rows, per_round = [], []
     for g in bo_groups(spec):
-        arch, penalty, d_steps = facts(g.config)
+        arch, penalty, d_steps, step_s = facts(g.config)
         runs = rounds * batch * seeds
         todo = max(0, runs - finished_bo.get(g.name, 0))
         rows.append(PlanRow(f"{g.config.label} (n_dis {g.n_dis})", "bo", rounds * batch, seeds, runs, todo, arch,
-                            penalty, d_steps, step_seconds(costs, arch, penalty)))
+                            penalty, d_steps, step_s))
         per_round += [rows[-1].run_s] * (batch * seeds)
     return rows, [per_round] * rounds
 
@@ -178,14 +182,15 @@ def make_plan(spec: StudySpec, *, batch_size: int, launcher: Mapping[str, Any], 
     for r in finished:
         if r.get("source") == "bo":
             done_bo[r.get("bo_group")] = done_bo.get(r.get("bo_group"), 0) + 1
-    facts = _Facts(spec)
-    rows, todo_s = static_rows(spec, facts, costs, done)
-    brows, rounds = bo_rows(spec, facts, costs, done_bo)
+    facts = _Facts(spec, costs)
+    rows, todo_s = static_rows(spec, facts, done)
+    brows, rounds = bo_rows(spec, facts, done_bo)
     plan = Plan(spec.name, rows + brows, dict(launcher), int(batch_size), costs)
     plan.calls = _chunks(todo_s, plan.batch_size) + [c for r in rounds for c in _chunks(r, plan.batch_size)]
     unmeasured = sorted({(r.arch, r.penalty) for r in plan.rows if r.step_s is None})
     if unmeasured:
-        plan.warnings.append(f"no measured step time for {unmeasured} in {COSTS_PATH.name}: "
+        names = ", ".join(f"{a} with penalty {p}" for a, p in unmeasured)
+        plan.warnings.append(f"no measured step time in {COSTS_PATH.name} for {names}: "
                              f"those runs are counted but not in the hours")
     if launcher.get("name") == "slurm" and not launcher.get("gpus_per_node"):
         plan.warnings.append("hydra/launcher=slurm without launch.gpus: the jobs ask SLURM for no GPU and "
