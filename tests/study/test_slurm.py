@@ -189,3 +189,15 @@ def test_requeued_job_resumes_from_last_ckpt_bit_identical(root, cluster_env, tm
     a = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     b = torch.load(Path(ref["run_dir"]) / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_local_cluster_is_sized_for_this_host_and_has_no_gres(cluster_env):
+    conf = Path(cluster_env.get("SLURM_CONF") or "/etc/slurm/slurm.conf").resolve()
+    if conf != (SLURM_DIR / "slurm.conf").resolve():
+        pytest.skip(f"the cluster answering is not scripts/slurm-local's ({conf})")
+    text = conf.read_text()
+    host = socket.gethostname().split(".")[0]
+    assert f"NodeName={host} NodeAddr=127.0.0.1 CPUs={os.cpu_count()} " in text and "Gres" not in text
+    refused = subprocess.run(["sbatch", "--gpus=1", "--wrap", "true"], capture_output=True, text=True, env=cluster_env,
+                             timeout=30)
+    assert refused.returncode != 0 and "gres" in refused.stderr.lower()   # why slurm_local asks for no GPU

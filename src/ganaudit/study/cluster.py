@@ -79,18 +79,21 @@ def submit_and_wait(launcher: Any, job_overrides: Sequence[Sequence[str]], initi
     log.info("submitted SLURM array %s (%d tasks)", jobs[0].job_id.split("_")[0] if jobs else "-", len(jobs))
     returns: dict[int, Any] = {}
     gone_polls: dict[int, int] = {}
+    last_state: dict[int, str] = {}
     wait = poll_s
     while len(returns) < len(jobs):
-        states = queue_states([j.job_id for j in jobs if jobs.index(j) not in returns])
+        states = queue_states([j.job_id for i, j in enumerate(jobs) if i not in returns])
         for i, job in enumerate(jobs):
             if i in returns:
                 continue
+            if states is not None and job.job_id in states:
+                last_state[i] = states[job.job_id]
             if job.paths.result_pickle.exists():
                 returns[i] = _result_of(job)
             elif states is not None and states.get(job.job_id) not in ACTIVE_STATES:
                 gone_polls[i] = gone_polls.get(i, 0) + 1   # a short grace for the result file to appear
                 if gone_polls[i] >= 3:
-                    returns[i] = _lost(job, states.get(job.job_id))
+                    returns[i] = _lost(job, last_state.get(i))
         if len(returns) < len(jobs):
             time.sleep(wait)
             wait = min(max_poll_s, wait * 1.5)
@@ -125,7 +128,7 @@ def _result_of(job: Any):
 
 def _lost(job: Any, state: str | None):
     return _failed_return(f"SLURM job {job.job_id} left the queue without a result "
-                          f"(last state {state or 'gone'}: cancelled, killed, out of memory or node failure); "
+                          f"(last state seen {state or 'none'}; cancelled, killed, out of memory or node failure); "
                           f"its log: {job.paths.stderr}")
 
 
