@@ -49,7 +49,6 @@ def test_live_processes_get_distinct_slots_and_a_dead_ones_slot_is_reused(tmp_pa
     assert slots == [0, 1, 2]                          # three live holders, three different slots
     procs[0].kill()                                    # a worker dies: its slot frees with its lock
     procs[0].wait(10)
-    freed = None
     late = _claim_in_child(tmp_path / "locks", 3)
     freed = int(late.stdout.readline())
     late.wait(10)
