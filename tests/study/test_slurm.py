@@ -2,9 +2,10 @@
 
 Each test runs ``python -m ganaudit.study study=smoke hydra/launcher=slurm_local`` (real training of
 the 2-run smoke study, tiny SNDCGAN on the embedded digits) and checks, through SLURM itself
-(``squeue``, ``scancel``, ``scontrol requeue``): one job per run with its id and node recorded, a
-cancelled job's run recorded as failed and redone by the next invocation (and nothing else redone),
-and a requeued job resuming from its ``last.ckpt`` to the same weights as an uninterrupted run.
+(``squeue``, ``scancel``, ``scontrol requeue``, submitit's preemption signal USR2): one job per run
+with its id and node recorded, a cancelled job's run recorded as failed and redone by the next
+invocation (and nothing else redone), and a requeued or preempted job resuming from its ``last.ckpt``
+to the same weights and FIDs as an uninterrupted run.
 """
 
 import json
@@ -154,13 +155,45 @@ LONGER = ["dataset=digits", "arch=sndcgan", "arch.width=0.0625", "trainer.d_step
 REQUEUE = ["study.configurations.axes.loss=[ns]", "study.base=[" + ",".join(f"'{o}'" for o in LONGER) + "]"]
 
 
-def test_requeued_job_resumes_from_last_ckpt_bit_identical(root, cluster_env, tmp_path_factory, offline_assets):
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, offline_assets):
+    """The requeue tests' run trained without interruption, in this process, on one thread."""
+    from ganaudit.config import compose
+    from ganaudit.train import train
+
+    ref_root = tmp_path_factory.mktemp("uninterrupted")
+    overrides = [*LONGER, "loss=ns", "norm=spectral", "optim.lr=0.0002", "optim.beta1=0.5", "optim.beta2=0.999",
+                 "optim.n_dis=1", "seed=0", f"paths.root={ref_root}"]
+    for sub in ("data", "artifacts"):
+        (ref_root / sub).symlink_to(offline_assets / sub)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ref = train(compose(overrides))
+    finally:
+        torch.set_num_threads(threads)
+    assert ref["status"] == "ok" and ref["resumed_from"] is None
+    return ref
+
+
+def interrupt(method: str, task: str, env: dict) -> None:
+    """``scontrol``: SLURM requeues the running job. ``submitit``: the signal submitit's jobs get before
+    preemption or the time limit (USR2; what ``Job._interrupt`` sends): submitit calls the launcher's
+    ``checkpoint()`` (a DelayedSubmission of the same call) and requeues the job itself."""
+    if method == "scontrol":
+        subprocess.run(["scontrol", "requeue", task], check=True, env=env, timeout=30)
+    else:
+        subprocess.run(["scancel", task, "--signal", "USR2"], check=True, env=env, timeout=30)
+
+
+@pytest.mark.parametrize("method", ["scontrol", "submitit"])
+def test_requeued_job_resumes_from_last_ckpt_bit_identical(root, cluster_env, uninterrupted, method):
     proc = study(root, cluster_env, *REQUEUE, wait=False)
     ckpt = wait_for(lambda: next(iter(root.glob("runs/*/checkpoints/dstep-0000050.ckpt")), None), 300,
                     "the D-step-50 checkpoint", proc)
     task = array_tasks(root)[0]
     assert not (ckpt.parents[1] / "result.json").exists(), "the run must still be training"
-    subprocess.run(["scontrol", "requeue", task], check=True, env=cluster_env, timeout=30)
+    interrupt(method, task, cluster_env)
     # SLURM holds a requeued job back for ~2 minutes (BeginTime); release it now
     wait_for(lambda: squeue(cluster_env).get(task) == "PENDING", 60, "the requeued job pending")
     subprocess.run(["scontrol", "update", f"jobid={task}", "starttime=now"], check=True, env=cluster_env, timeout=30)
@@ -170,24 +203,14 @@ def test_requeued_job_resumes_from_last_ckpt_bit_identical(root, cluster_env, tm
     assert rec["status"] == "ok" and rec["slurm"]["restart_count"] == "1" and rec["attempt"] == 1
     run_dir = Path(rec["run_dir"])
     assert json.loads((run_dir / "result.json").read_text())["resumed_from"].endswith("last.ckpt")
+    if method == "submitit":
+        log = "".join(p.read_text() for p in root.glob(f"outputs/study/smoke/*/jobs/.submitit/{task}/*_log.err"))
+        assert "Caught signal SIGUSR2" in log and "this job is preempted" in log
 
-    # the same run, uninterrupted, in this process with the same thread count
-    from ganaudit.config import compose
-    from ganaudit.train import train
-
-    ref_root = tmp_path_factory.mktemp("uninterrupted")
-    for sub in ("data", "artifacts"):
-        (ref_root / sub).symlink_to(offline_assets / sub)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        ref = train(compose([*rec["overrides"], f"paths.root={ref_root}"]))
-    finally:
-        torch.set_num_threads(threads)
-    assert ref["status"] == "ok" and ref["resumed_from"] is None
-    assert [e["fid"] for e in ref["evals"]] == [e["fid"] for e in rec["evals"]]
+    assert rec["config_hash"] == uninterrupted["config_hash"]             # the same run, trained twice
+    assert [e["fid"] for e in uninterrupted["evals"]] == [e["fid"] for e in rec["evals"]]
     a = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
-    b = torch.load(Path(ref["run_dir"]) / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    b = torch.load(Path(uninterrupted["run_dir"]) / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import time
 import traceback
@@ -96,8 +97,6 @@ def record_lost_job(plan_path: str | Path, key: str, reason: str) -> None:
 
 def lost_job_ids(reason: str) -> dict | None:
     """``{"job_id": ...}`` parsed from a lost-job message that names a SLURM job, else None."""
-    import re
-
     m = re.search(r"SLURM job (\S+?)[: ]", reason)
     return {"job_id": m.group(1)} if m else None
 
