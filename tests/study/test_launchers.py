@@ -106,7 +106,8 @@ def test_failed_runs_give_exit_code_3_and_are_retried(tmp_path):
 
 
 LAUNCHERS = sorted(p.stem for p in (REPO / "src" / "ganaudit" / "conf" / "hydra" / "launcher").glob("*.yaml"))
-TARGETS = {"local": "BasicLauncher", "parallel": "JoblibLauncher", "slurm": "SlurmLauncher"}
+TARGETS = {"local": "BasicLauncher", "parallel": "JoblibLauncher", "slurm": "SlurmLauncher",
+           "slurm_local": "SlurmLauncher"}
 
 
 @pytest.mark.parametrize("name", LAUNCHERS)
@@ -116,6 +117,41 @@ def test_every_launcher_config_composes(tmp_path, name):
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert TARGETS[name] in proc.stdout
+    if name.startswith("slurm"):   # no gres request unless asked (a cluster without GPUs refuses --gpus)
+        assert "gres: null" in proc.stdout
+        assert ("gpus_per_node: ${launch.gpus}" if name == "slurm" else "gpus_per_node: null") in proc.stdout
     if name == "slurm":
-        for key in ("partition:", "gpus_per_node: 1", "timeout_min: 1440", "array_parallelism: 64"):
+        for key in ("partition: null", "timeout_min: 1440", "array_parallelism: 64", "max_num_timeout: 3"):
             assert key in proc.stdout
+    if name == "slurm_local":
+        assert "partition: local" in proc.stdout and "cpus_per_task: 1" in proc.stdout
+
+
+@pytest.mark.parametrize("extra, gpus", [([], None), (["launch.gpus=2"], 2)])
+def test_slurm_asks_for_gpus_only_with_launch_gpus(extra, gpus):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from ganaudit.config import conf_dir
+
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose("run_study", overrides=["hydra/launcher=slurm", *extra], return_hydra_config=True)
+    assert OmegaConf.select(cfg, "hydra.launcher.gpus_per_node") == gpus
+
+
+def test_submitit_executor_emits_gres_only_when_gpus_are_asked(tmp_path):
+    """The sbatch script submitit writes from the launcher's parameters: --gpus-per-node only on request."""
+    from ganaudit.study.cluster import _executor
+
+    class Launcher:
+        params = {"submitit_folder": str(tmp_path / "%j"), "max_num_timeout": 3, "partition": "local",
+                  "gpus_per_node": None, "cpus_per_task": 1, "mem_gb": 2, "timeout_min": 5, "array_parallelism": 4}
+
+    def sbatch_text(params):
+        Launcher.params = {**Launcher.params, **params}
+        ex = _executor(Launcher())._executor
+        return ex._make_submission_file_text("python -c pass", "uid")
+
+    text = sbatch_text({})
+    assert "--partition=local" in text and "--cpus-per-task=1" in text and "gpu" not in text
+    assert "--gpus-per-node=1" in sbatch_text({"gpus_per_node": 1})

@@ -16,11 +16,13 @@ import hydra
 from omegaconf import DictConfig
 
 from ganaudit.config import conf_dir
+from ganaudit.study.devices import register_resolver
 from ganaudit.study.driver import StudyDriver, StudyProgress
 from ganaudit.study.launch import HydraBatchLauncher
 from ganaudit.study.spec import StudySpec
 
 log = logging.getLogger("ganaudit.study")
+register_resolver()   # ${ganaudit_parallel_jobs:...} in conf/hydra/launcher/parallel.yaml
 
 
 def _task_options(cfg: DictConfig, launcher) -> dict:
@@ -31,6 +33,8 @@ def _task_options(cfg: DictConfig, launcher) -> dict:
     n_jobs = getattr(launcher, "n_jobs", None)
     if options.get("torch_threads") is None and n_jobs:
         options["torch_threads"] = max(1, (os.cpu_count() or 1) // n_jobs)
+    if n_jobs:
+        options.setdefault("pin_gpus", True)   # one GPU per worker process (ganaudit.study.devices)
     return options
 
 
@@ -49,6 +53,11 @@ def run_from_config(cfg: DictConfig, launcher=None) -> dict:
 
 @hydra.main(config_path=str(conf_dir()), config_name="run_study", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    if cfg.get("plan"):   # size the study, launch nothing
+        from ganaudit.study.plan import launcher_facts, plan_from_config, render
+
+        print(render(plan_from_config(cfg, launcher_facts())))
+        return
     summary = run_from_config(cfg, launcher=HydraBatchLauncher())
     print(json.dumps(summary, indent=1))
     bad = summary["statuses"].get("failed", 0) + summary["statuses"].get("missing", 0)

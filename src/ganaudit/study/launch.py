@@ -18,7 +18,8 @@ import os
 from pathlib import Path
 from typing import Protocol, Sequence
 
-from ganaudit.study.runner import execute_entry
+from ganaudit.study.cluster import is_submitit_slurm, submit_and_wait
+from ganaudit.study.runner import execute_entry, record_lost_job
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +81,15 @@ class HydraBatchLauncher:
         if not keys:
             return 0
         jobs = [[f"study_job.plan={_quote(str(plan_path))}", f"study_job.key={_quote(k)}"] for k in keys]
-        returns = self.launcher.launch(jobs, initial_job_idx=self.next_idx)
+        if is_submitit_slurm(self.launcher):   # waits for every array task, cancelled ones included
+            returns = submit_and_wait(self.launcher, jobs, initial_job_idx=self.next_idx)
+        else:
+            returns = self.launcher.launch(jobs, initial_job_idx=self.next_idx)
         self.next_idx += len(jobs)
         lost = 0
         for key, ret in zip(keys, returns):
             if ret.status == JobStatus.FAILED:
                 lost += 1
                 log.error("job for run %s was lost by the launcher: %r", key, ret._return_value)
+                record_lost_job(plan_path, key, str(ret._return_value))
         return lost

@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
+from ganaudit.study.cluster import slurm_env
+from ganaudit.study.devices import device_env, pin_device
 from ganaudit.study.store import FINISHED, ResultsStore, atomic_write_json
 from ganaudit.study.tasks import STUDY_TASKS
 
@@ -58,6 +61,7 @@ def execute_entry(plan_path: str | Path, key: str) -> dict:
     if previous is not None and previous.get("status") in FINISHED:
         return previous  # a requeued/duplicate job: the finished record stays as it is
     task = STUDY_TASKS.get(plan["task"]["name"])
+    pin_device(plan["task"].get("options") or {})
     try:
         result = task.run(entry["overrides"], plan["task"].get("options") or {})
     except Exception as exc:  # noqa: BLE001 - any crash of one run is recorded, the study goes on
@@ -68,11 +72,33 @@ def execute_entry(plan_path: str | Path, key: str) -> dict:
     record["planned_config_hash"] = entry.get("config_hash")
     record["seed"] = entry["seed"]
     record["study_wall_time_s"] = time.perf_counter() - t0
-    record["worker"] = {"host": socket.gethostname(), "pid": os.getpid()}
+    record["worker"] = {"host": socket.gethostname(), "pid": os.getpid(), **device_env()}
+    record["slurm"] = slurm_env()
     record["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     store.put(record)
     log.info("run %s: %s (fid_min=%s)", key, record["status"], record.get("fid_min"))
     return record
+
+
+def record_lost_job(plan_path: str | Path, key: str, reason: str) -> None:
+    """Store a ``failed`` record for a job that ended without writing one (cancelled, killed, node lost),
+    unless the run has a finished record; the next invocation of the study retries it."""
+    plan = read_plan(plan_path)
+    entry, store = plan["runs"][key], ResultsStore(plan["store"])
+    previous = store.get(key)
+    if previous is not None and previous.get("status") in FINISHED:
+        return
+    result = failed_result(entry, RuntimeError(reason), 0.0)
+    result["reason"] = f"job lost: {reason}"
+    store.put({**result, **{f: entry.get(f) for f in STUDY_FIELDS}, "key": key, "seed": entry["seed"],
+               "planned_config_hash": entry.get("config_hash"), "slurm": lost_job_ids(reason),
+               "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+
+
+def lost_job_ids(reason: str) -> dict | None:
+    """``{"job_id": ...}`` parsed from a lost-job message that names a SLURM job, else None."""
+    m = re.search(r"SLURM job (\S+?)[: ]", reason)
+    return {"job_id": m.group(1)} if m else None
 
 
 def hydra_task(cfg: Any) -> str:
