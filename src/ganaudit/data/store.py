@@ -126,8 +126,9 @@ def completed_meta(data_dir: Path, split: str, index: int, count: int, plan: str
 
 def not_prepared(name: str, data_dir: Path, why: str) -> DataError:
     """The DataError raised when a store is missing or incomplete."""
-    return DataError(f"dataset '{name}' is not prepared in {data_dir} ({why}); run "
-                     f"`dvc repro prepare@{name}` (or `python -m ganaudit.data prepare {name}`)")
+    from ganaudit.checks import prepare_hint
+
+    return DataError(f"dataset '{name}' is not prepared in {data_dir} ({why}); run {prepare_hint(name)}")
 
 
 def npy_data_offset(path: Path) -> tuple[int, tuple[int, ...]]:
