@@ -18,6 +18,7 @@ from ganaudit.cli_errors import EXIT_FAILURE, cli_main, report
 from ganaudit.config import conf_dir
 from ganaudit.study.driver import StudyDriver, StudyProgress
 from ganaudit.study.launch import HydraBatchLauncher
+from ganaudit.study.orphans import mark_study_process
 from ganaudit.study.preflight import preflight_study
 from ganaudit.study.spec import StudySpec
 
@@ -40,6 +41,7 @@ def run_from_config(cfg: DictConfig, launcher=None) -> dict:
     spec = StudySpec.from_config(cfg.study, cfg.hparam_keys)
     results = Path(str(cfg.results_dir)).resolve()
     preflight_study(spec, results, str(cfg.study_task.name))  # before anything is planned or launched
+    mark_study_process()  # launcher workers started from here die with this process
     with StudyProgress(f"study {spec.name}") as progress:
         driver = StudyDriver(spec, results, task=str(cfg.study_task.name),
                              task_options=_task_options(cfg, launcher), launcher=launcher,
