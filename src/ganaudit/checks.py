@@ -74,18 +74,20 @@ def run_exit_code(result: dict) -> int:
     return EXIT_FAILURE
 
 
-def preflight_train(cfg, rdir: Path, *, need_data: bool) -> None:
+def preflight_train(cfg, rdir: Path, *, need_data: bool, check_protocol: bool = True) -> None:
     """Before a run writes or trains anything: its run directory (and evaluation record) writable,
     its evaluation protocol known for its dataset, its prepared training split present.
 
-    Raises OutputError / ConfigError / DataError naming the path or option and the fix."""
+    ``need_data`` / ``check_protocol`` are False when the caller injects its own data module /
+    evaluation function. Raises OutputError / ConfigError / DataError naming the path or option."""
     check_writable(rdir, "run directory")
     ev = cfg.get("eval") or {}
     name = str(cfg.dataset.name)
     if ev.get("enabled", False):
-        from ganaudit.metrics.protocols import protocol_for
+        if check_protocol:
+            from ganaudit.metrics.protocols import protocol_for
 
-        protocol_for(name, str(ev.get("protocol", "auto")))
+            protocol_for(name, str(ev.get("protocol", "auto")))
         if ev.get("record_path"):
             check_writable(ev.get("record_path"), "option 'eval.record_path'", is_file=True)
     if need_data:

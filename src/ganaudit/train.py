@@ -153,7 +153,7 @@ def train(
         return previous  # already finished: nothing to do
     context = {"seed": seed, "config_hash": chash, "run_id": rdir.name}
     eval_cb = _eval_callback(cfg, rdir, context, evaluate_fn)
-    preflight_train(cfg, rdir, need_data=datamodule is None)
+    preflight_train(cfg, rdir, need_data=datamodule is None, check_protocol=evaluate_fn is None)
     resume_from = resume_checkpoint(ckpt_dir, chash, seed) if cfg.trainer.resume else None
     rdir.mkdir(parents=True, exist_ok=True)
     (rdir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
