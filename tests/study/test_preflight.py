@@ -88,3 +88,9 @@ def test_missing_reference_statistics_are_announced_with_their_command(root, dig
         preflight_study(spec, root / "results", "train")     # data and weights present: no error
     assert "reference statistics of digits under protocol digits_cnn are not cached" in caplog.text
     assert f"python -m ganaudit.metrics.refstats digits --data-dir {root}/data/prepared/digits" in caplog.text
+
+
+def test_option_error_in_the_study_file_exits_2_before_data_checks(root, capsys):
+    code, err, results = study(root, capsys, "study.base=['dataset=digits','trainer.batch_size=1']")
+    assert code == 2 and err.count("\n") == 1 and "option 'trainer.batch_size' = 1: expected an integer >= 2" in err
+    assert not results.exists()

@@ -21,12 +21,14 @@ log = logging.getLogger("ganaudit.study")
 
 def study_datasets(spec) -> dict[str, dict]:
     """{dataset: {"data_dir", "protocol", "artifacts", "eval"}} of the study's configurations, read
-    from the training config each configuration composes to (base + configuration overrides)."""
-    from ganaudit.config import compose
+    from the training config each configuration composes to (base + configuration overrides), each
+    validated (ConfigError)."""
+    from ganaudit.config import compose, validate
 
     needs: dict[str, dict] = {}
     for conf in spec.configurations:
         cfg = compose([*spec.base, *conf.overrides])
+        validate(cfg)  # a bad option of the study file is a usage error (exit 2), reported first
         name = str(cfg.dataset.name)
         ev = cfg.get("eval") or {}
         needs.setdefault(name, {
