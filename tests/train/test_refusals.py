@@ -146,6 +146,21 @@ def test_tampered_shard_fails_the_run_with_exit_1(tmp_path, digits_data, capsys)
     assert f"shard {path} has sha256" in err and "changed after preparation" in err
 
 
+def test_unknown_option_value_is_one_line_exit_2_before_hydra(monkeypatch, capsys):
+    from ganaudit.cli_errors import hydra_cli
+
+    ran = []
+    monkeypatch.setattr(sys, "argv", ["ganaudit.train", "loss=nope", "hydra.run.dir=/x"])
+    with pytest.raises(SystemExit) as exc:
+        hydra_cli(lambda: ran.append(1), "config")
+    assert exc.value.code == 2 and not ran
+    assert capsys.readouterr().err == "error: unknown loss 'nope'; allowed values for option 'loss': hinge, ls, mm, ns, wgan\n"
+    monkeypatch.setattr(sys, "argv", ["ganaudit.train", "loss=ls", "hydra/launcher=parallel"])
+    hydra_cli(lambda: ran.append(1), "config")
+    assert ran == [1]                                   # valid overrides go on to Hydra's main
+
+
+@pytest.mark.slow  # two interpreter start-ups with torch + Lightning: 10-120 s on a loaded 2-core box
 def test_real_command_prints_one_line_and_exits_2(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "ganaudit.train", "optim.lr=-1", f"paths.root={tmp_path}"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -153,3 +168,7 @@ def test_real_command_prints_one_line_and_exits_2(tmp_path):
     assert proc.stderr.strip().splitlines()[-1] == \
         "error: option 'optim.lr' = -1: expected a learning rate > 0 (study grid: 0.0001, 0.0002, 0.001)"
     assert "Traceback" not in proc.stderr and not (tmp_path / "runs").exists()
+    proc = subprocess.run([sys.executable, "-m", "ganaudit.train", "loss=nope", f"paths.root={tmp_path}"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr == \
+        "error: unknown loss 'nope'; allowed values for option 'loss': hinge, ls, mm, ns, wgan\n", proc.stderr

@@ -66,4 +66,6 @@ def main(cfg: DictConfig) -> int:
 
 
 if __name__ == "__main__":
-    main()
+    from ganaudit.cli_errors import hydra_cli
+
+    hydra_cli(main, "run_study")
