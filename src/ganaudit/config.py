@@ -245,8 +245,12 @@ def validate(cfg: DictConfig) -> None:
     Checked: registered names (loss, penalty, norm, arch, dataset); arch x norm x resolution
     (e.g. SNDCGAN accepts only norm none/spectral); lambda >= 0; lr > 0; betas in [0, 1); eps > 0;
     n_dis >= 1; lengths >= 1 (D steps); batch size >= 2; width > 0; seed in [0, 2**32);
-    precision 32-true or tf32 (bf16-mixed refused); Adam impl tf1|torch; cpu_threads null or >= 1.
+    precision 32-true or tf32 (bf16-mixed refused); Adam impl tf1|torch; cpu_threads null or >= 1;
+    no key that nothing reads (``+typo=1``).
     """
+    from ganaudit.config_keys import check_known_keys
+
+    check_known_keys(cfg, conf_dir())
     _check_names(cfg)
     _check_numbers(cfg)
     _check_resolution(cfg)

@@ -15,3 +15,12 @@ class DataError(GanauditError):
 
 class WeightsError(GanauditError):
     """A missing feature-extractor weights file, or one whose hash is not the pinned one."""
+
+
+class OutputError(GanauditError):
+    """An output location (record file, run or results directory) that cannot be written; raised
+    before any computing starts."""
+
+
+class CheckpointError(GanauditError):
+    """A checkpoint that cannot be used: unreadable, or written by another configuration or seed."""

@@ -126,6 +126,10 @@ def _evaluate(batches_fn, *, dataset: str, protocol: str, data_dir, artifacts_di
     from ganaudit.data import open_split  # data package (issue 3)
 
     proto = protocol_for(dataset, protocol)
+    if record_path is not None:
+        from ganaudit.checks import check_writable
+
+        check_writable(record_path, "record file", is_file=True)  # before any computing
     extractor = EXTRACTORS.get(proto.extractor)(Path(artifacts_dir) / "weights").to(device)
     view = open_split(dataset, proto.real_split, data_dir)
     ref = get_or_compute(proto, dataset, view, extractor, artifacts_dir, device)
@@ -187,9 +191,15 @@ def load_generator_checkpoint(path: Path) -> nn.Module:
 
 
 def evaluate_samples(samples: Path, *, dataset: str, protocol: str, data_dir, artifacts_dir,
-                     record_path: Path | None, context: dict | None = None, device: str = "cpu") -> dict:
-    """Evaluate a reviewer's samples (array file, PNG folder or generator checkpoint); NaN refused."""
-    from ganaudit.metrics.samples import sample_batches
+                     record_path: Path | None, context: dict | None = None, device: str = "cpu",
+                     samples_range: str | None = None) -> dict:
+    """Evaluate a reviewer's samples (array file, PNG folder or generator checkpoint); NaN refused.
+
+    ``samples_range`` ("0,1" | "-1,1" | "0,255"): the range the samples (or G's outputs) are in;
+    without it, data that looks like [0, 1] or [-1, 1] images is refused (metrics.samples)."""
+    from ganaudit.metrics.samples import checked_generated, parse_range, sample_batches
+
+    value_range = parse_range(samples_range)
 
     samples = Path(samples)
     context = {"samples": str(samples), **(context or {})}
@@ -197,10 +207,11 @@ def evaluate_samples(samples: Path, *, dataset: str, protocol: str, data_dir, ar
         gen = load_generator_checkpoint(samples).to(device)
         z_dim = int(getattr(gen, "z_dim", context.get("z_dim", 128)))
         gen.eval()
-        fn = lambda proto, n, _r: (generated_batches(gen, proto, n, z_dim, torch.device(device)), proto.gen_batch)  # noqa: E731
+        fn = lambda proto, n, _r: (checked_generated(generated_batches(gen, proto, n, z_dim, torch.device(device)),  # noqa: E731
+                                                     f"'{samples}'", value_range), proto.gen_batch)
     else:
         def fn(proto, n, resolution):
-            return sample_batches(samples, n, resolution, proto.extract_batch), proto.extract_batch
+            return sample_batches(samples, n, resolution, proto.extract_batch, value_range), proto.extract_batch
     return _evaluate(fn, dataset=dataset, protocol=protocol, data_dir=data_dir, artifacts_dir=artifacts_dir,
                      record_path=record_path, context=context, device=torch.device(device), nan_policy="refuse")
 
@@ -209,7 +220,7 @@ def parse_overrides(argv: list[str]) -> dict[str, str]:
     """``key=value`` arguments -> dict; ConfigError naming any other argument or a missing option."""
     from ganaudit.errors import ConfigError
 
-    allowed = {"samples", "dataset", "protocol", "data_dir", "artifacts", "record", "device"}
+    allowed = {"samples", "dataset", "protocol", "data_dir", "artifacts", "record", "device", "samples_range"}
     out: dict[str, str] = {}
     for arg in argv:
         key, sep, value = arg.partition("=")
@@ -232,10 +243,12 @@ def main(argv: list[str] | None = None) -> int:
             Path(opts["samples"]), dataset=dataset, protocol=opts.get("protocol", "auto"),
             data_dir=Path(opts.get("data_dir", Path("data/prepared") / dataset)), artifacts_dir=artifacts,
             record_path=Path(opts.get("record", artifacts / "evals" / "reviewer.jsonl")),
-            device=opts.get("device", "cpu"))
+            device=opts.get("device", "cpu"), samples_range=opts.get("samples_range"))
     except GanauditError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        from ganaudit.cli_errors import exit_code, report
+
+        report(str(exc))
+        return exit_code(exc)  # 2 for a usage error, 1 for bad samples/data/weights/output
     print(json.dumps(record, indent=2, sort_keys=True))
     return 0
 

@@ -26,11 +26,14 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from ganaudit.checks import preflight_train, run_exit_code
+from ganaudit.cli_errors import cli_main
 from ganaudit.config import conf_dir, config_hash, register_resolvers, run_dir, to_plain, validate
 from ganaudit.errors import ConfigError
 from ganaudit.lit.callbacks import read_eval_index
 from ganaudit.lit.factory import build_callbacks, build_loggers
 from ganaudit.lit.gan_module import GANModule
+from ganaudit.lit.resume import resume_checkpoint
 from ganaudit.metrics.provenance import summarize
 from ganaudit.precision import lightning_precision, training_precision
 from ganaudit.utils.io import atomic_write_json
@@ -117,8 +120,10 @@ def train(
 
     Keyword extras for programmatic use: ``datamodule`` replaces the dataset's GANDataModule (e.g.
     ``GANDataModule.from_arrays``), ``callbacks`` are added to Lightning's, ``evaluate_fn`` replaces
-    ``ganaudit.evaluate.evaluate_generator``. ConfigError is raised before anything is trained or
-    written; any later exception is recorded as ``status: failed`` with its reason.
+    ``ganaudit.evaluate.evaluate_generator``. ConfigError (options), OutputError (run directory not
+    writable), DataError (dataset not prepared) and CheckpointError (another run's or no readable
+    checkpoint) are raised before anything is trained or written; any later exception is recorded as
+    ``status: failed`` with its reason. A corrupt ``last.ckpt`` resumes from the newest intact one.
     """
     t0 = time.time()
     validate(cfg)
@@ -130,6 +135,8 @@ def train(
         return previous  # already finished: nothing to do
     context = {"seed": seed, "config_hash": chash, "run_id": rdir.name}
     eval_cb = _eval_callback(cfg, rdir, context, evaluate_fn)
+    preflight_train(cfg, rdir, need_data=datamodule is None, check_protocol=evaluate_fn is None)
+    resume_from = resume_checkpoint(ckpt_dir, chash, seed) if cfg.trainer.resume else None
     rdir.mkdir(parents=True, exist_ok=True)
     (rdir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     result: dict[str, Any] = {
@@ -149,8 +156,7 @@ def train(
         runtime = {"d_step_checkpoint": {"dirpath": ckpt_dir}, "eval": eval_cb}  # conf/callbacks/*.yaml
         cbs = [*build_callbacks(cfg, runtime), *callbacks]
         trainer = _trainer(cfg, rdir, cbs)
-        last = ckpt_dir / "last.ckpt"
-        ckpt_path = str(last) if cfg.trainer.resume and last.is_file() else None
+        ckpt_path = str(resume_from) if resume_from is not None else None
         result["resumed_from"] = ckpt_path
         with training_precision(str(cfg.trainer.precision)) as result["numerics"]:
             trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path, weights_only=True)
@@ -193,10 +199,15 @@ register_resolvers()  # hydra.run.dir = ${ganaudit.run_dir:} (conf/config.yaml)
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    """``python -m ganaudit.train <overrides>``: train and print the result JSON."""
-    print(json.dumps(train(cfg), indent=2, sort_keys=True, default=str))
+@cli_main
+def main(cfg: DictConfig) -> int:
+    """``python -m ganaudit.train <overrides>``: train, print the result JSON; exit 1 if the run failed."""
+    result = train(cfg)
+    print(json.dumps(result, indent=2, sort_keys=True, default=str))
+    return run_exit_code(result)
 
 
 if __name__ == "__main__":
-    main()
+    from ganaudit.cli_errors import hydra_cli
+
+    hydra_cli(main, "config")

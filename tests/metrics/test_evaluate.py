@@ -16,6 +16,19 @@ from ganaudit.metrics.provenance import read_records, summarize
 
 from .conftest import TinyGenerator
 
+
+class _Affine(torch.nn.Module):
+    """A generator whose [0, 1] output is mapped to a * x + b (a = 2, b = -1: a tanh-like [-1, 1])."""
+
+    z_dim = 8
+
+    def __init__(self, inner: torch.nn.Module, a: float, b: float) -> None:
+        super().__init__()
+        self.inner, self.a, self.b = inner, a, b
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.inner(z) * self.a + self.b
+
 CTX = {"seed": 3, "config_hash": "abcd", "step": 20000, "run_id": "r1"}
 PROVENANCE_KEYS = {"protocol", "dataset", "real_split", "split_manifest_digest", "extractor",
                    "extractor_weights_sha256", "n_real", "n_fake", "dtype", "latent_seed", "seed",
@@ -113,9 +126,9 @@ def write_npz(path, arr):
     return path
 
 
-def cli(tmp_path, digits_weights, samples, capsys):
+def cli(tmp_path, digits_weights, samples, capsys, *extra):
     rc = ev.main([f"samples={samples}", "dataset=digits", "protocol=digits_cnn", "data_dir=unused",
-                  f"artifacts={digits_weights.parent}", f"record={tmp_path / 'rev.jsonl'}"])
+                  f"artifacts={digits_weights.parent}", f"record={tmp_path / 'rev.jsonl'}", *extra])
     return rc, capsys.readouterr()
 
 
@@ -137,6 +150,9 @@ def test_cli_accepts_valid_samples_and_appends_a_record(tmp_path, digits_weights
     ("dtype", "dtype int16"),
     ("range01", "expected [0, 255]"),
     ("nan", "NaN"),
+    ("in01", "look like [0, 1] images; expected [0, 255]: multiply by 255, or pass samples_range=0,1"),
+    ("tanh", "look like [-1, 1] images; expected [0, 255]: rescale them, or pass samples_range=-1,1"),
+    ("uint01", "look like [0, 1] images"),
 ])
 def test_cli_refuses_bad_samples(tmp_path, digits_weights, digits_view, capsys, case, needle):
     good = digits_view.images
@@ -146,50 +162,63 @@ def test_cli_refuses_bad_samples(tmp_path, digits_weights, digits_view, capsys, 
         "dtype": good.astype(np.int16),
         "range01": good.transpose(0, 3, 1, 2).astype(np.float32) * 2.0,
         "nan": np.where(np.arange(500)[:, None, None, None] == 7, np.nan, good.transpose(0, 3, 1, 2).astype(np.float32)),
+        "in01": good.transpose(0, 3, 1, 2).astype(np.float32) / 255.0,
+        "tanh": good.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1.0,
+        "uint01": (good > 127).astype(np.uint8),
     }[case]
     rc, out = cli(tmp_path, digits_weights, write_npz(tmp_path / "bad.npz", arr), capsys)
-    assert rc == 2 and needle in out.err
+    assert rc == 1 and needle in out.err  # bad data: a failure (exit 1), one line, no number printed
+    assert out.err.count("\n") == 1 and "Traceback" not in out.err and out.out == ""
     assert not (tmp_path / "rev.jsonl").exists()
 
 
-def test_png_folder_input(tmp_path, digits_weights, digits_view, capsys):
-    from PIL import Image
-
-    folder = tmp_path / "pngs"
-    folder.mkdir()
-    for i, img in enumerate(digits_view.images):
-        Image.fromarray(img).save(folder / f"{i:04d}.png")
-    rc, out = cli(tmp_path, digits_weights, folder, capsys)
-    assert rc == 0 and json.loads(out.out)["fid"] < 1e-6
-    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(folder / "0000.png")
-    rc, out = cli(tmp_path, digits_weights, folder, capsys)
-    assert rc == 2 and "0000.png" in out.err and "32x32" in out.err
-
-
-def test_checkpoint_input(tmp_path, digits_weights, digits_view, capsys):
-    gen = TinyGenerator()
-    torch.save(gen, tmp_path / "g.pt")
-    rc, out = cli(tmp_path, digits_weights, tmp_path / "g.pt", capsys)
+@pytest.mark.parametrize("name,rng,scale", [("0,1", "0,1", lambda x: x / 255.0),
+                                            ("-1,1", "-1,1", lambda x: x / 127.5 - 1.0)])
+def test_named_samples_range_is_rescaled(tmp_path, digits_weights, digits_view, capsys, name, rng, scale):
+    """The same images in [0, 1] or [-1, 1] with their range named give the [0, 255] FID (0: same set)."""
+    arr = scale(digits_view.images.transpose(0, 3, 1, 2).astype(np.float64)).astype(np.float32)
+    rc, out = cli(tmp_path, digits_weights, write_npz(tmp_path / "s.npz", arr), capsys, f"samples_range={rng}")
     assert rc == 0, out.err
-    assert json.loads(out.out)["fid"] == pytest.approx(run(gen, digits_weights, tmp_path)["fid"], rel=1e-12)
+    assert json.loads(out.out)["fid"] < 1e-3
+    rc, out = cli(tmp_path, digits_weights, write_npz(tmp_path / "s.npz", arr), capsys, "samples_range=0,2")
+    assert rc == 2 and "option 'samples_range' = '0,2'" in out.err
 
 
-def test_cli_argument_errors():
-    with pytest.raises(ConfigError, match="missing option 'samples='"):
-        ev.parse_overrides(["dataset=digits"])
-    with pytest.raises(ConfigError, match="key=value"):
-        ev.parse_overrides(["--samples", "x"])
-    assert ev.main(["samples=/nonexistent.npz", "dataset=digits", "artifacts=/nonexistent"]) == 2
+@pytest.mark.parametrize("content,suffix", [(b"\x93NUMPY garbage" * 50, ".npy"), (None, ".npz"),
+                                            (bytes(range(256)) * 40, ".npz")])
+def test_unreadable_sample_files_are_one_line_errors(tmp_path, digits_weights, digits_view, capsys, content,
+                                                     suffix):
+    path = tmp_path / f"bad{suffix}"
+    if content is None:  # a truncated npz: the first half of a valid one
+        blob = write_npz(tmp_path / "ok.npz", digits_view.images.copy()).read_bytes()
+        path.write_bytes(blob[: len(blob) // 2])
+    else:
+        path.write_bytes(content)
+    rc, out = cli(tmp_path, digits_weights, path, capsys)
+    assert rc == 1 and f"samples '{path}' is not a readable {suffix} array file" in out.err, out.err
+    assert "pickled" not in out.err and "Traceback" not in out.err
+    assert not (tmp_path / "rev.jsonl").exists()
 
 
-def test_missing_samples_file(tmp_path, digits_weights, digits_view):
-    with pytest.raises(DataError, match="no such file"):
-        ev.evaluate_samples(tmp_path / "none.npz", dataset="digits", protocol="auto", data_dir="x",
-                            artifacts_dir=digits_weights.parent, record_path=None)
+def test_tanh_generator_checkpoint_is_refused_unless_named(tmp_path, digits_weights, digits_view, capsys):
+    gen = TinyGenerator()
+    torch.save(_Affine(gen, 2.0, -1.0), tmp_path / "g.pt")  # [0, 1] output mapped to [-1, 1]
+    rc, out = cli(tmp_path, digits_weights, tmp_path / "g.pt", capsys)
+    assert rc == 1 and "expected G(z) in [0, 1] (looks like a tanh output in [-1, 1]" in out.err, out.err
+    assert not (tmp_path / "rev.jsonl").exists()
+    rc, out = cli(tmp_path, digits_weights, tmp_path / "g.pt", capsys, "samples_range=-1,1")
+    assert rc == 0, out.err
+    torch.save(_Affine(gen, 1.0, 0.0), tmp_path / "g01.pt")
+    rc2, out2 = cli(tmp_path, digits_weights, tmp_path / "g01.pt", capsys)
+    assert rc2 == 0 and json.loads(out.out)["fid"] == pytest.approx(json.loads(out2.out)["fid"], rel=1e-5)
 
 
-def test_summarize_min_and_final():
-    evals = [{"step": 0, "fid": 300.0}, {"step": 20000, "fid": 31337.0}, {"step": 40000, "fid": 25.0},
-             {"step": 60000, "fid": 27.5}]
-    assert summarize(evals) == {"fid_min": 25.0, "fid_min_step": 40000, "fid_final": 27.5, "fid_final_step": 60000}
-    assert summarize([])["fid_min"] is None
+def test_unwritable_record_is_refused_before_computing(tmp_path, digits_weights, digits_view, capsys):
+    samples = write_npz(tmp_path / "s.npz", digits_view.images.copy())
+    blocker = tmp_path / "blocker"  # a file where the record's directory should be (fails even as root)
+    blocker.write_text("keep me")
+    rc = ev.main([f"samples={samples}", "dataset=digits", "protocol=digits_cnn", "data_dir=unused",
+                  f"artifacts={digits_weights.parent}", f"record={blocker / 'rev.jsonl'}"])
+    err = capsys.readouterr().err
+    assert rc == 1 and f"record file '{blocker / 'rev.jsonl'}' cannot be written" in err, err
+    assert "is not a writable directory" in err and blocker.read_text() == "keep me"

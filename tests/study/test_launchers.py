@@ -89,14 +89,14 @@ def test_bad_study_option_is_a_clear_error(tmp_path):
     assert "study.hparams.modes: unknown mode 'nope'" in proc.stderr + proc.stdout
 
 
-def test_failed_runs_give_exit_code_3_and_are_retried(tmp_path):
+def test_failed_runs_give_exit_code_1_and_are_retried(tmp_path):
     marker = tmp_path / "fail.txt"
     marker.write_text("*")
     args = ["study.configurations.axes.loss=[ns]", "study.configurations.axes.norm=[none]", "study.seeds=[0,1]",
             f"+study_task.options.fail_marker={marker}"]
     proc = subprocess.run(study_cmd(*args), cwd=REPO, env=env_for(tmp_path), capture_output=True, text=True,
                           timeout=120)
-    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert proc.returncode == 1, proc.stderr[-2000:]
     assert "2 run(s) failed or are missing" in proc.stderr + proc.stdout
     recs = ResultsStore(tmp_path / "results" / "studies" / "demo").records()
     assert [r["status"] for r in recs] == ["failed", "failed"] and "stand-in failure" in recs[0]["reason"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from pathlib import Path
 
 from ganaudit.audit.report import AuditOptions, write_audit
+from ganaudit.cli_errors import exit_code, report
 from ganaudit.errors import GanauditError
 
 
@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         paths = write_audit(args.results, args.out, opts, baselines=args.baselines or None)
     except GanauditError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        report(str(exc))
+        return exit_code(exc)  # 2 for a bad option, 1 for bad or missing records
     print(f"audit written: {Path(paths['report'])}")
     return 0
 

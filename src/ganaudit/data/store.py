@@ -113,8 +113,9 @@ def completed_meta(data_dir: Path, split: str, index: int, count: int, plan: str
 
 def not_prepared(name: str, data_dir: Path, why: str) -> DataError:
     """The DataError raised when a store is missing or incomplete."""
-    return DataError(f"dataset '{name}' is not prepared in {data_dir} ({why}); run "
-                     f"`dvc repro prepare@{name}` (or `python -m ganaudit.data prepare {name}`)")
+    from ganaudit.checks import prepare_hint
+
+    return DataError(f"dataset '{name}' is not prepared in {data_dir} ({why}); run {prepare_hint(name)}")
 
 
 def npy_data_offset(path: Path) -> tuple[int, tuple[int, ...]]:
@@ -171,7 +172,9 @@ class SplitView:
     manifest_digest: str
     manifest: dict = field(repr=False)
     max_open: int = 64
+    verify: bool = True
     _readers: dict[int, _ShardReader] = field(default_factory=dict, repr=False)
+    _verified: set[int] = field(default_factory=set, repr=False)  # pickled: workers trust the parent's checks
 
     def __post_init__(self) -> None:
         self._starts = np.concatenate([[0], np.cumsum(self.shard_counts)]).astype(np.int64)
@@ -189,7 +192,26 @@ class SplitView:
                 self._readers.pop(next(iter(self._readers))).close()
             path = shard_stem(self.data_dir, self.split, k).with_suffix(".npy")
             self._readers[k] = _ShardReader(path)
+            if self.verify and k not in self._verified:
+                self._check_digest(k, self._readers[k])
         return self._readers[k]
+
+    def _check_digest(self, k: int, reader: _ShardReader) -> None:
+        """DataError unless shard ``k``'s pixel bytes hash to the sha256 the manifest pins (read once
+        per process and shard, in 8 MiB blocks; cost: benchmarks/RESULTS.md, "Shard digests")."""
+        want = self.manifest["splits"][self.split]["shards"][k]["sha256"]
+        digest, pos = hashlib.sha256(), reader.offset
+        while block := os.pread(reader.fd, 8 << 20, pos):
+            digest.update(block)
+            pos += len(block)
+        if digest.hexdigest() != want:
+            from ganaudit.checks import prepare_hint
+
+            name = self.manifest.get("dataset", "?")
+            raise DataError(f"shard {reader.path} has sha256 {digest.hexdigest()[:16]}..; {self.data_dir / MANIFEST} "
+                            f"pins {want[:16]}..: the prepared data changed after preparation. See "
+                            f"`python -m ganaudit.data verify {name}`; re-prepare with {prepare_hint(name)}")
+        self._verified.add(k)
 
     def __getstate__(self) -> dict:  # file descriptors are reopened in each worker process
         state = dict(self.__dict__)
@@ -232,8 +254,18 @@ class SplitView:
 
 def read_manifest(data_dir: Path) -> tuple[dict, str]:
     """(manifest dict, sha256 hex of its bytes) from ``<data_dir>/manifest.json``."""
-    raw = (Path(data_dir) / MANIFEST).read_bytes()
-    return json.loads(raw), hashlib.sha256(raw).hexdigest()
+    path = Path(data_dir) / MANIFEST
+    raw = path.read_bytes()
+    try:
+        manifest = json.loads(raw)
+        manifest["splits"]["train"]["shards"]  # noqa: B018 - the fields every reader needs
+    except (ValueError, KeyError, TypeError) as exc:
+        from ganaudit.checks import prepare_hint
+
+        name = Path(data_dir).name
+        raise DataError(f"manifest {path} is corrupt ({type(exc).__name__}: {exc}); expected the JSON written by "
+                        f"preparation: re-prepare with {prepare_hint(name)}") from None
+    return manifest, hashlib.sha256(raw).hexdigest()
 
 
 def open_split(name: str, split: str, data_dir: str | Path) -> SplitView:

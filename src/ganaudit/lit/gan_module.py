@@ -87,11 +87,15 @@ class GANModule(pl.LightningModule):
         self.d_step = 0  # D steps completed (saved in checkpoints)
         self.divergence: dict[str, Any] | None = None  # {"step": int, "reason": str} once diverged
         self._pending_rng: dict[str, Any] | None = None
+        self.config_hash: str | None = None  # identity saved in checkpoints (set by from_config)
+        self.seed: int | None = None
 
     @classmethod
     def from_config(cls, cfg: Any) -> "GANModule":
-        """Build from a composed config (``ganaudit.config.compose``)."""
-        return cls(
+        """Build from a composed config (``ganaudit.config.compose``); checkpoints carry its hash and seed."""
+        from ganaudit.config import config_hash
+
+        module = cls(
             loss=cfg.loss.name,
             penalty=cfg.penalty.name,
             penalty_weight=cfg.penalty.weight,
@@ -109,6 +113,8 @@ class GANModule(pl.LightningModule):
             n_dis=cfg.optim.n_dis,
             log_every=cfg.trainer.log_every,
         )
+        module.config_hash, module.seed = config_hash(cfg), int(cfg.seed)
+        return module
 
     # ------------------------------------------------------------------------------------ optim
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
@@ -178,7 +184,8 @@ class GANModule(pl.LightningModule):
     # ------------------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Add the D-step counter and RNG states as plain values (``weights_only=True`` safe)."""
-        checkpoint[CKPT_KEY] = {"format": 1, "d_step": int(self.d_step), "rng": capture_rng()}
+        checkpoint[CKPT_KEY] = {"format": 1, "d_step": int(self.d_step), "rng": capture_rng(),
+                                "config_hash": self.config_hash, "seed": self.seed}
         dm = self._datamodule()
         if dm is not None and dm.__class__.__qualname__ in checkpoint:
             # the fetcher reads ahead of training_step: the next batch to train on is batch d_step

@@ -203,4 +203,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ganaudit.cli_errors import run_cli
+
+    sys.exit(run_cli(main))  # anticipated errors: one line, exit 1 (2 for options)

@@ -106,10 +106,14 @@ def main(argv: list[str] | None = None) -> int:
             raise WeightsError(f"unknown weights '{args.name}'; expected one of {sorted(SOURCES)}")
         print(fetch(args.name, args.out))
     except GanauditError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        from ganaudit.cli_errors import exit_code, report
+
+        report(str(exc))
+        return exit_code(exc)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ganaudit.cli_errors import run_cli
+
+    sys.exit(run_cli(main))  # anticipated errors: one line, exit 1 (2 for options)

@@ -7,10 +7,16 @@ Accepted forms (anything else is refused with a DataError saying what was expect
 * a folder of ``.png`` files (sorted by name), each an RGB (or grayscale, expanded) R x R image.
 N must equal the protocol's number of fakes and R the dataset's resolution; NaN/inf are refused.
 Batches are yielded as float32 [b, 3, R, R] in [0, 255]; arrays are read slice by slice.
+
+Value ranges: data whose values all lie in [0, 1] (or in [-1, 1] with negatives) is refused, since it
+is almost surely images in another convention and would give a plausible-looking but meaningless
+FID; the user names such a range (``samples_range=0,1`` or ``-1,1``) to have it rescaled to [0, 255].
 """
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -24,14 +30,20 @@ IMAGE_SUFFIXES = (".png",)
 
 
 def _open_array(path: Path) -> np.ndarray:
-    if path.suffix == ".npy":
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    with np.load(path, allow_pickle=False) as z:
-        names = list(z.keys())
-        if "images" in names:
-            return z["images"]
-        if len(names) == 1:
-            return z[names[0]]
+    """The samples array of a .npy/.npz file; DataError for a file numpy cannot read as an array."""
+    try:
+        if path.suffix == ".npy":
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        with np.load(path, allow_pickle=False) as z:
+            names = list(z.keys())
+            if "images" in names:
+                return z["images"]
+            if len(names) == 1:
+                return z[names[0]]
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"samples '{path}' is not a readable {path.suffix} array file (truncated, corrupt or "
+                        f"another format: {type(exc).__name__}); expected a file written by numpy.save / "
+                        "numpy.savez") from None
     raise DataError(f"samples '{path}': holds arrays {names}; expected one array or one named 'images'")
 
 
@@ -40,8 +52,49 @@ def _expected(n: int, r: int) -> str:
             f"with N = {n} samples")
 
 
-def check_array(arr: np.ndarray, n: int, resolution: int, source: str) -> str:
-    """'uint8_nhwc' or 'float_nchw' for a valid samples array; DataError naming ``source`` otherwise."""
+RANGES = {"0,255": (0.0, 255.0), "0,1": (0.0, 1.0), "-1,1": (-1.0, 1.0)}
+
+
+def parse_range(text: str | None) -> tuple[float, float] | None:
+    """``"0,1"`` -> (0.0, 1.0); None/"" -> None (the default [0, 255], with the look-alike checks)."""
+    if text is None or str(text).strip() == "":
+        return None
+    key = str(text).replace(" ", "").strip("[]()")
+    if key not in RANGES:
+        from ganaudit.errors import ConfigError
+
+        raise ConfigError(f"option 'samples_range' = {text!r}: expected one of {', '.join(RANGES)}")
+    return RANGES[key]
+
+
+def range_problem(lo: float, hi: float, value_range: tuple[float, float] | None) -> str | None:
+    """Why pixel values spanning [lo, hi] do not fit ``value_range`` (None: [0, 255] expected)."""
+    a, b = value_range or (0.0, 255.0)
+    span = f"values in [{lo:.4g}, {hi:.4g}]"
+    if value_range is None and -1.0 <= lo < 0.0 and hi <= 1.0:
+        return f"{span} look like [-1, 1] images; expected [0, 255]: rescale them, or pass samples_range=-1,1"
+    if lo < a or hi > b:
+        return f"{span}; expected [{a:g}, {b:g}]"
+    if value_range is None and hi <= 1.0:
+        return (f"{span} look like [0, 1] images; expected [0, 255]: multiply by 255, or pass "
+                "samples_range=0,1")
+    return None
+
+
+def to_255(batch: torch.Tensor, value_range: tuple[float, float] | None) -> torch.Tensor:
+    """``batch`` rescaled linearly from ``value_range`` to [0, 255] (unchanged for None)."""
+    if value_range is None or value_range == (0.0, 255.0):
+        return batch
+    lo, hi = value_range
+    return (batch - lo) * (255.0 / (hi - lo))
+
+
+def check_array(arr: np.ndarray, n: int, resolution: int, source: str,
+                value_range: tuple[float, float] | None = None) -> str:
+    """'uint8_nhwc' or 'float_nchw' for a valid samples array; DataError naming ``source`` otherwise.
+
+    Reads the array once, slice by slice: finite values, and a value range that fits ``value_range``
+    (None: [0, 255], refusing data that looks like [0, 1] or [-1, 1] images)."""
     r = resolution
     if arr.dtype == np.uint8 and arr.ndim == 4 and arr.shape[1:] == (r, r, 3):
         layout = "uint8_nhwc"
@@ -52,25 +105,46 @@ def check_array(arr: np.ndarray, n: int, resolution: int, source: str) -> str:
     if arr.shape[0] != n:
         raise DataError(f"samples {source}: {arr.shape[0]} samples; the protocol needs exactly {n} "
                         f"(shape {tuple(arr.shape)}; {_expected(n, r)})")
-    if layout == "float_nchw":
-        for start in range(0, n, 1000):  # slice by slice: a memory-mapped file is never read whole
-            chunk = np.asarray(arr[start : start + 1000], dtype=np.float64)
-            if not np.isfinite(chunk).all():
-                bad = start + int(np.argwhere(~np.isfinite(chunk).reshape(len(chunk), -1).all(1))[0][0])
-                raise DataError(f"samples {source}: sample {bad} holds NaN or inf; expected finite pixels in "
-                                "[0, 255] (NaN samples are refused; the study's FID sentinel 31337 is only "
-                                "recorded during training)")
-            lo, hi = float(chunk.min()), float(chunk.max())
-            if lo < 0.0 or hi > 255.0:
-                raise DataError(f"samples {source}: values in [{lo:.4g}, {hi:.4g}]; expected [0, 255]")
+    if layout == "uint8_nhwc" and value_range not in (None, (0.0, 255.0)):
+        raise DataError(f"samples {source}: uint8 images are 0..255; samples_range={value_range} applies to "
+                        "float arrays only")
+    lo, hi = np.inf, -np.inf
+    for start in range(0, n, 1000):  # slice by slice: a memory-mapped file is never read whole
+        chunk = np.asarray(arr[start : start + 1000], dtype=np.float64)
+        if not np.isfinite(chunk).all():
+            bad = start + int(np.argwhere(~np.isfinite(chunk).reshape(len(chunk), -1).all(1))[0][0])
+            raise DataError(f"samples {source}: sample {bad} holds NaN or inf; expected finite pixels in "
+                            "[0, 255] (NaN samples are refused; the study's FID sentinel 31337 is only "
+                            "recorded during training)")
+        lo, hi = min(lo, float(chunk.min())), max(hi, float(chunk.max()))
+    problem = range_problem(lo, hi, value_range)
+    if problem:
+        raise DataError(f"samples {source}: {problem}")
     return layout
 
 
-def array_batches(arr: np.ndarray, layout: str, batch: int) -> Iterator[torch.Tensor]:
-    """float32 [b, 3, R, R] in [0, 255] batches of a checked array."""
+def array_batches(arr: np.ndarray, layout: str, batch: int,
+                  value_range: tuple[float, float] | None = None) -> Iterator[torch.Tensor]:
+    """float32 [b, 3, R, R] in [0, 255] batches of a checked array (rescaled from ``value_range``)."""
     for start in range(0, arr.shape[0], batch):
         t = torch.from_numpy(np.array(arr[start : start + batch]))  # a writable copy of the slice
-        yield t.permute(0, 3, 1, 2).float() if layout == "uint8_nhwc" else t.float()
+        yield t.permute(0, 3, 1, 2).float() if layout == "uint8_nhwc" else to_255(t.float(), value_range)
+
+
+def checked_generated(batches: Iterator[torch.Tensor], source: str,
+                      value_range: tuple[float, float] | None = None) -> Iterator[torch.Tensor]:
+    """Batches of a generator's images ``G(z) * 255`` [b, 3, R, R], rescaled from ``value_range`` (the
+    range of G's output, e.g. (-1, 1) for a tanh output) and refused (DataError naming ``source``) as
+    soon as one leaves [0, 255]: a generator is expected to output [0, 1] images."""
+    for batch in batches:
+        if value_range is not None:
+            batch = to_255(batch / 255.0, value_range)
+        finite = batch[torch.isfinite(batch)]
+        if finite.numel() and (float(finite.min()) < 0.0 or float(finite.max()) > 255.0):
+            lo, hi = float(finite.min()) / 255.0, float(finite.max()) / 255.0
+            hint = " (looks like a tanh output in [-1, 1]: pass samples_range=-1,1)" if lo >= -1.0 and hi <= 1.0 else ""
+            raise DataError(f"generator {source}: outputs in [{lo:.4g}, {hi:.4g}]; expected G(z) in [0, 1]{hint}")
+        yield batch
 
 
 def folder_files(folder: Path, n: int, resolution: int) -> list[Path]:
@@ -95,8 +169,9 @@ def folder_batches(files: list[Path], resolution: int, batch: int) -> Iterator[t
         yield torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float()
 
 
-def sample_batches(path: Path, n: int, resolution: int, batch: int) -> Iterator[torch.Tensor]:
-    """Validate ``path`` (array file or PNG folder) up front, then stream its batches."""
+def sample_batches(path: Path, n: int, resolution: int, batch: int,
+                   value_range: tuple[float, float] | None = None) -> Iterator[torch.Tensor]:
+    """Validate ``path`` (array file or PNG folder) up front, then stream its batches in [0, 255]."""
     path = Path(path)
     if path.is_dir():
         files = folder_files(path, n, resolution)
@@ -107,5 +182,5 @@ def sample_batches(path: Path, n: int, resolution: int, batch: int) -> Iterator[
         raise DataError(f"samples '{path}': unknown kind '{path.suffix}'; expected .npz, .npy, a PNG "
                         "folder, or a generator checkpoint (.pt/.pth/.ckpt)")
     arr = _open_array(path)
-    layout = check_array(arr, n, resolution, f"'{path}'")
-    return array_batches(arr, layout, batch)
+    layout = check_array(arr, n, resolution, f"'{path}'", value_range)
+    return array_batches(arr, layout, batch, value_range)

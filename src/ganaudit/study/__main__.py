@@ -9,16 +9,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
+from ganaudit.cli_errors import EXIT_FAILURE, cli_main, report
 from ganaudit.config import conf_dir
 from ganaudit.study.devices import register_resolver
 from ganaudit.study.driver import StudyDriver, StudyProgress
 from ganaudit.study.launch import HydraBatchLauncher
+from ganaudit.study.orphans import mark_study_process
+from ganaudit.study.preflight import preflight_study
 from ganaudit.study.spec import StudySpec
 
 log = logging.getLogger("ganaudit.study")
@@ -42,6 +44,8 @@ def run_from_config(cfg: DictConfig, launcher=None) -> dict:
     """Run the study described by a composed ``run_study`` config; returns the summary dict."""
     spec = StudySpec.from_config(cfg.study, cfg.hparam_keys)
     results = Path(str(cfg.results_dir)).resolve()
+    preflight_study(spec, results, str(cfg.study_task.name))  # before anything is planned or launched
+    mark_study_process()  # launcher workers started from here die with this process
     with StudyProgress(f"study {spec.name}") as progress:
         driver = StudyDriver(spec, results, task=str(cfg.study_task.name),
                              task_options=_task_options(cfg, launcher), launcher=launcher,
@@ -52,21 +56,25 @@ def run_from_config(cfg: DictConfig, launcher=None) -> dict:
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="run_study", version_base="1.3")
-def main(cfg: DictConfig) -> None:
+@cli_main
+def main(cfg: DictConfig) -> int:
     if cfg.get("plan"):   # size the study, launch nothing
         from ganaudit.study.plan import launcher_facts, plan_from_config, render
 
         print(render(plan_from_config(cfg, launcher_facts())))
-        return
+        return 0
     summary = run_from_config(cfg, launcher=HydraBatchLauncher())
     print(json.dumps(summary, indent=1))
     bad = summary["statuses"].get("failed", 0) + summary["statuses"].get("missing", 0)
     if bad:
         # non-zero so that `dvc repro` does not lock a study with failed runs: rerunning retries them
-        log.error("%d run(s) failed or are missing (reasons in %s/records/*.json); rerun the same command "
-                  "to retry them, finished runs are kept", bad, summary["results_dir"])
-        sys.exit(3)
+        report(f"{bad} run(s) failed or are missing (reasons in {summary['results_dir']}/records/*.json); "
+               "rerun the same command to retry them, finished runs are kept")
+        return EXIT_FAILURE
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    from ganaudit.cli_errors import hydra_cli
+
+    hydra_cli(main, "run_study")

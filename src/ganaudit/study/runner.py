@@ -103,5 +103,8 @@ def lost_job_ids(reason: str) -> dict | None:
 
 def hydra_task(cfg: Any) -> str:
     """The task function handed to Hydra launchers: ``cfg.study_job.plan`` and ``cfg.study_job.key``."""
+    from ganaudit.study.orphans import die_with_study
+
+    die_with_study()  # a worker process of a killed study ends instead of training on
     record = execute_entry(cfg.study_job.plan, cfg.study_job.key)
     return str(record["status"])

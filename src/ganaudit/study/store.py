@@ -97,8 +97,10 @@ class ResultsStore:
 
     @staticmethod
     def _load(path: Path) -> dict:
+        from ganaudit.study.record_schema import check_record
+
         try:
-            return json.loads(path.read_text())
+            return check_record(json.loads(path.read_text()), path)  # DataError for an invalid record
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise DataError(f"results record {path} is not valid JSON ({exc}); expected one run record "
                             "written by ganaudit.study") from None

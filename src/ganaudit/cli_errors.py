@@ -1,0 +1,79 @@
+"""How every ganaudit command ends: exit codes and one-line messages (docs/CONTRACTS.md, "Errors and
+exit codes").
+
+    0  the command did what was asked (a diverged run included: divergence is a result)
+    1  a failure: bad data, weights, checkpoint or output location, a run or study run that failed
+    2  a usage error: an invalid option or configuration (ConfigError)
+
+An anticipated error (a :class:`ganaudit.errors.GanauditError`) prints ``error: <message>`` on one
+line on stderr and no traceback; any other exception is a bug and keeps its traceback.
+
+    @cli_main
+    def main(cfg) -> int | None: ...      # None or 0 -> exit 0; an int -> sys.exit(int)
+    code = run_cli(fn, *args)              # the same, returning the code (tests call CLIs in-process)
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Callable
+
+from ganaudit.errors import ConfigError, GanauditError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "exit_code", "report", "run_cli", "cli_main"]
+
+
+def exit_code(exc: BaseException) -> int:
+    """2 for a ConfigError (usage), 1 for any other anticipated error."""
+    return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILURE
+
+
+def report(message: str) -> None:
+    """Print ``error: <message>`` as one line on stderr (newlines in the message are joined)."""
+    print("error: " + " ".join(str(message).split("\n")), file=sys.stderr, flush=True)
+
+
+def run_cli(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
+    """Call ``fn``; return its int result (None -> 0), or the exit code of an anticipated error after
+    reporting it in one line. Unexpected exceptions propagate with their traceback."""
+    try:
+        code = fn(*args, **kwargs)
+    except GanauditError as exc:
+        report(str(exc))
+        return exit_code(exc)
+    return EXIT_OK if code is None else int(code)
+
+
+def cli_main(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a command body: :func:`run_cli` then ``sys.exit`` with a non-zero code.
+
+    Place it *under* ``@hydra.main``: SystemExit is not an Exception, so Hydra lets it through
+    without printing a traceback of its own.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        code = run_cli(fn, *args, **kwargs)
+        if code:
+            sys.exit(code)
+
+    return wrapper
+
+
+def hydra_cli(main: Callable[[], Any], config_name: str) -> None:
+    """Run a ``@hydra.main`` command; first compose its overrides with ``ganaudit.config.compose`` so that
+    an unknown option value or a malformed override is one line and exit 2 (Hydra's own report is
+    several lines and exit 1). Skipped when Hydra flags (``--cfg``, ``-m``, ...) are given."""
+    args = sys.argv[1:]
+    if not any(a.startswith("-") for a in args):
+        from ganaudit.config import compose
+
+        try:
+            compose([a for a in args if not a.lstrip("+~").startswith("hydra")], config_name=config_name)
+        except ConfigError as exc:
+            report(str(exc))
+            sys.exit(EXIT_USAGE)
+    main()
