@@ -22,6 +22,9 @@ from ganaudit.errors import ConfigError
 __all__ = ["known_keys", "check_known_keys"]
 
 SKIPPED_GROUPS = ("hydra",)
+# Groups whose entries are objects built with hydra.utils.instantiate: a user may add any entry
+# (``+callbacks.lr_monitor._target_=...``) or none (``logger=none``), so keys below them are free-form.
+INSTANTIATED_GROUPS = ("logger", "callbacks")
 
 
 def _leaves(node: Any, prefix: str) -> Iterator[tuple[str, bool]]:
@@ -63,7 +66,7 @@ def known_keys(conf: str) -> tuple[frozenset[str], frozenset[str]]:
             leaves.add(key)
             if is_free:
                 free.add(key)
-    return frozenset(leaves), frozenset(free)
+    return frozenset(leaves), frozenset(free | set(INSTANTIATED_GROUPS))
 
 
 def _cfg_leaves(cfg: DictConfig) -> Iterator[str]:
@@ -78,7 +81,7 @@ def check_known_keys(cfg: DictConfig, conf: str | Path) -> None:
     leaves, free = known_keys(str(conf))
     for path in _cfg_leaves(cfg):
         parts = path.split(".")
-        if path in leaves or any(".".join(parts[:i]) in free for i in range(1, len(parts))):
+        if path in leaves or any(".".join(parts[:i]) in free for i in range(1, len(parts) + 1)):
             continue
         near = difflib.get_close_matches(path, sorted(leaves), n=5, cutoff=0.6) or \
             sorted(k for k in leaves if k.startswith(parts[0] + "."))[:8] or \

@@ -125,7 +125,7 @@ def test_hydra_run_dir_is_the_run_dir(tmp_path, monkeypatch):
 
     def fake_train(cfg):
         seen["output_dir"], seen["run_dir"] = HydraConfig.get().runtime.output_dir, str(run_dir(cfg))
-        return {}
+        return {"status": "ok"}
 
     monkeypatch.setattr(entry, "train", fake_train)
     monkeypatch.setattr(sys, "argv", ["ganaudit.train", f"paths.root={tmp_path}", "seed=5", "loss=ls"])
