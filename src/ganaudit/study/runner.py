@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from ganaudit.determinism import MODE_ENV
 from ganaudit.study.store import FINISHED, ResultsStore, atomic_write_json
 from ganaudit.study.tasks import STUDY_TASKS
 
@@ -68,7 +69,8 @@ def execute_entry(plan_path: str | Path, key: str) -> dict:
     record["planned_config_hash"] = entry.get("config_hash")
     record["seed"] = entry["seed"]
     record["study_wall_time_s"] = time.perf_counter() - t0
-    record["worker"] = {"host": socket.gethostname(), "pid": os.getpid()}
+    record["worker"] = {"host": socket.gethostname(), "pid": os.getpid(),
+                        "determinism": os.environ.get(MODE_ENV)}  # the mode its process started in
     record["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     store.put(record)
     log.info("run %s: %s (fid_min=%s)", key, record["status"], record.get("fid_min"))
