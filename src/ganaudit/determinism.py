@@ -8,7 +8,8 @@ machine than on an AVX-512 one. ``portable`` pins every such choice:
   :data:`PORTABLE_ENV` (ATen's generic kernels, MKL's conditional numerical reproducibility at the
   lowest code path, OpenBLAS's and numpy's baseline kernels, one thread everywhere);
 * runtime, applied by :func:`apply` at train start: oneDNN (mkldnn) and NNPACK off, one intra-op
-  thread, deterministic algorithms.
+  thread, deterministic algorithms, and on GPUs TF32 off (docs/notes/training.md: what a GPU can
+  and cannot promise).
 
 ``fast`` changes nothing (whatever the machine picks; bit-identical reruns on the same machine only).
 
@@ -145,6 +146,8 @@ def _runtime(mode: str) -> None:
         torch.backends.nnpack.set_flags(False)  # NNPACK convolutions likewise
         torch.set_num_threads(1)                # reduction order is fixed by one thread
         torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.allow_tf32 = False  # on GPUs: full FP32 (TF32 exists on some GPUs only)
+        torch.backends.cuda.matmul.allow_tf32 = False
 
 
 def apply(cfg) -> dict:
@@ -214,7 +217,18 @@ def settings(mode: str | None = None) -> dict:
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         "intra_op_threads": torch.get_num_threads(),
         "cpu": cpu_summary(),
+        "cuda": _cuda_summary(torch),
     }
+
+
+def _cuda_summary(torch) -> dict | None:
+    """GPU model, CUDA/cuDNN versions and TF32 flags when a GPU is visible (None on CPU-only hosts)."""
+    if not torch.cuda.is_available():
+        return None
+    return {"device": torch.cuda.get_device_name(), "capability": list(torch.cuda.get_device_capability()),
+            "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
+            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+            "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32}
 
 
 def main(argv: list[str] | None = None) -> int:
