@@ -102,12 +102,15 @@ def reexec_for_mode(config_name: str = "config") -> None:
     try:
         mode = mode_from_argv(sys.argv[1:], config_name)
     except ConfigError as exc:
-        sys.exit(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     env = mode_env(mode)
-    if not _env_differs(env):
+    if mode == "fast" or not _env_differs(env):
+        os.environ[MODE_ENV] = mode  # fast needs no restart: children inherit the marker
         return
     if os.environ.get(_REEXEC_MARK):  # the restarted process still lacks them: never loop
-        sys.exit(f"error: determinism={mode}: the environment could not be set for {sys.argv[0]}")
+        print(f"error: determinism={mode}: the environment could not be set for {sys.argv[0]}", file=sys.stderr)
+        sys.exit(1)
     env[_REEXEC_MARK] = "1"
     sys.stdout.flush()
     sys.stderr.flush()

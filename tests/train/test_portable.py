@@ -119,6 +119,14 @@ def test_mode_from_argv_last_override_wins_else_the_config_default():
         determinism.mode_from_argv(["determinism=quick"])
 
 
+@pytest.mark.parametrize("module", ["ganaudit.train", "ganaudit.study"])
+def test_entry_point_with_a_bad_mode_is_a_one_line_usage_error(module):
+    proc = subprocess.run([sys.executable, "-m", module, "determinism=quick"], cwd=REPO, env=_outer_env({}),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == "error: option 'determinism' = 'quick': expected one of portable, fast"
+
+
 def _cfg(**trainer):
     return OmegaConf.create({"determinism": "portable", "trainer": {"deterministic": True, "cpu_threads": None,
                                                                     **trainer}})
