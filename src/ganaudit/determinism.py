@@ -107,6 +107,7 @@ def reexec_for_mode(config_name: str = "config") -> None:
     env = mode_env(mode)
     if mode == "fast" or not _env_differs(env):
         os.environ[MODE_ENV] = mode  # fast needs no restart: children inherit the marker
+        os.environ.pop(_REEXEC_MARK, None)  # restarted once; this process's children start afresh
         return
     if os.environ.get(_REEXEC_MARK):  # the restarted process still lacks them: never loop
         print(f"error: determinism={mode}: the environment could not be set for {sys.argv[0]}", file=sys.stderr)
