@@ -14,6 +14,11 @@ uninterrupted run bit for bit on the same machine. A run whose loss becomes NaN/
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # determinism=portable pins kernel choices that torch reads at import
+    from ganaudit.determinism import reexec_for_mode
+
+    reexec_for_mode("config")
+
 import json
 import os
 import time
@@ -26,6 +31,7 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from ganaudit import determinism
 from ganaudit.checks import preflight_train, run_exit_code
 from ganaudit.cli_errors import cli_main
 from ganaudit.config import conf_dir, config_hash, register_resolvers, run_dir, to_plain, validate
@@ -127,6 +133,7 @@ def train(
     """
     t0 = time.time()
     validate(cfg)
+    settings = determinism.apply(cfg)  # ConfigError if determinism=portable cannot hold here
     chash, seed, rdir = config_hash(cfg), int(cfg.seed), run_dir(cfg)
     ckpt_dir = rdir / "checkpoints"
     previous = _read_result(rdir)
@@ -143,7 +150,7 @@ def train(
         "status": "failed", "reason": None, "diverged_step": None, "d_steps": 0,
         "d_steps_target": int(cfg.trainer.d_steps), "seed": seed, "config_hash": chash,
         "config": to_plain(cfg), "evals": [], "fid_min": None, "fid_final": None,
-        "run_dir": str(rdir), "code_version": code_version(),
+        "run_dir": str(rdir), "code_version": code_version(), "determinism": settings,
     }
     module = None
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ganaudit.determinism import MODE_ENV, PORTABLE_ENV
 from ganaudit.study.store import ResultsStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +28,9 @@ def study_cmd(*overrides):
 
 
 def env_for(root: Path) -> dict:
-    return {**os.environ, "GANAUDIT_ROOT": str(root), "HYDRA_FULL_ERROR": "1"}
+    """This environment without the determinism mode's variables: the study sets them (re-exec)."""
+    env = {k: v for k, v in os.environ.items() if k not in {*PORTABLE_ENV, MODE_ENV}}
+    return {**env, "GANAUDIT_ROOT": str(root), "HYDRA_FULL_ERROR": "1", "ATEN_CPU_CAPABILITY": "avx2"}
 
 
 def run_study(root: Path, *overrides, timeout=180):
@@ -53,6 +56,7 @@ def test_runs_execute_in_launcher_worker_processes(tmp_path, launcher, min_worke
     recs = ResultsStore(tmp_path / "results" / "studies" / "demo").records()
     pids = {r["worker"]["pid"] for r in recs}
     assert len(pids) >= min_workers            # separate worker processes ran the jobs
+    assert {r["worker"]["determinism"] for r in recs} == {"portable"}  # workers inherit the pinned env
     again = run_study(tmp_path, f"hydra/launcher={launcher}", "study.configurations.axes.loss=[ns]",
                       "study.seeds=[0,1]")
     assert again["launched"] == 0 and again["skipped_finished"] == 4

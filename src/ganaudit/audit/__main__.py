@@ -1,4 +1,8 @@
-"""``python -m ganaudit.audit --results results/studies/demo --out audits/reports/demo [options]``."""
+"""``python -m ganaudit.audit --results results/studies/demo --out audits/reports/demo [options]``.
+
+``python -m ganaudit.audit compare audits/reports/demo/runs.csv results/studies/demo``: a fresh run
+against the committed report, bit for bit (ganaudit.audit.compare).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["compare"]:
+        from ganaudit.audit.compare import main as compare
+
+        return compare(argv[1:])
     args = parser().parse_args(argv)
     opts = AuditOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(AuditOptions)})
     try:

@@ -3,7 +3,7 @@
 A record carries the metric values and everything needed to recompute them: protocol (with all its
 choices), dataset and real split, split manifest digest, extractor name and weights sha256, N real
 and N fake, dtype, latent seed, training seed, config hash, step, run id, git commit, library
-versions and the UTC time.
+versions, the determinism settings in force (ganaudit.determinism.settings) and the UTC time.
 """
 
 from __future__ import annotations
@@ -42,6 +42,13 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def determinism_settings() -> dict:
+    """The kernel-choice settings in force (mode, pinned environment, torch flags, CPU capability)."""
+    from ganaudit.determinism import settings
+
+    return settings()
+
+
 def make_record(values: dict[str, Any], *, protocol: dict, dataset: str, manifest_digest: str,
                 extractor: str, weights_sha256: str, n_real: int, n_fake: int,
                 context: dict | None = None) -> dict:
@@ -55,7 +62,7 @@ def make_record(values: dict[str, Any], *, protocol: dict, dataset: str, manifes
         "latent_seed": protocol["latent_seed"], "seed": context.pop("seed", None),
         "config_hash": context.pop("config_hash", None), "step": context.pop("step", None),
         "run_id": context.pop("run_id", None), "context": context, "git_commit": git_commit(),
-        "versions": library_versions(), "argv": sys.argv[:1],
+        "versions": library_versions(), "argv": sys.argv[:1], "determinism": determinism_settings(),
         "time_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     return {**values, "provenance": prov}

@@ -6,6 +6,11 @@ study and hands each batch of runs to the configured Hydra launcher (see ``ganau
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # determinism=portable: pinned environment before torch is imported
+    from ganaudit.determinism import reexec_for_mode
+
+    reexec_for_mode("run_study")
+
 import json
 import logging
 import os
@@ -43,6 +48,8 @@ def _task_options(cfg: DictConfig, launcher) -> dict:
 def run_from_config(cfg: DictConfig, launcher=None) -> dict:
     """Run the study described by a composed ``run_study`` config; returns the summary dict."""
     spec = StudySpec.from_config(cfg.study, cfg.hparam_keys)
+    if cfg.get("determinism"):  # every run trains in the study's mode (its workers inherit the env)
+        spec.base.insert(0, f"determinism={cfg.determinism}")
     results = Path(str(cfg.results_dir)).resolve()
     preflight_study(spec, results, str(cfg.study_task.name))  # before anything is planned or launched
     mark_study_process()  # launcher workers started from here die with this process

@@ -19,6 +19,7 @@ from typing import Any
 
 from ganaudit.study.cluster import slurm_env
 from ganaudit.study.devices import device_env, pin_device
+from ganaudit.determinism import MODE_ENV
 from ganaudit.study.store import FINISHED, ResultsStore, atomic_write_json
 from ganaudit.study.tasks import STUDY_TASKS
 
@@ -72,7 +73,8 @@ def execute_entry(plan_path: str | Path, key: str) -> dict:
     record["planned_config_hash"] = entry.get("config_hash")
     record["seed"] = entry["seed"]
     record["study_wall_time_s"] = time.perf_counter() - t0
-    record["worker"] = {"host": socket.gethostname(), "pid": os.getpid(), **device_env()}
+    record["worker"] = {"host": socket.gethostname(), "pid": os.getpid(), **device_env(),
+                        "determinism": os.environ.get(MODE_ENV)}  # the mode its process started in
     record["slurm"] = slurm_env()
     record["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     store.put(record)
