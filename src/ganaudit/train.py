@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 import ganaudit
 from ganaudit.config import conf_dir, config_hash, run_dir, to_plain, validate
 from ganaudit.errors import ConfigError
+from ganaudit.grids import step_grid_writer
 from ganaudit.lit.callbacks import DStepCheckpoint, EvalCallback, read_eval_index
 from ganaudit.lit.gan_module import GANModule
 from ganaudit.metrics.provenance import summarize
@@ -98,7 +99,8 @@ def _eval_callback(cfg: DictConfig, rdir: Path, context: dict, evaluate_fn: Any)
     record = ev.get("record_path") or rdir / "evals.jsonl"
     kwargs = dict(dataset=str(cfg.dataset.name), protocol=str(ev.get("protocol", "auto")), data_dir=data_dir,
                   artifacts_dir=str(ev.get("artifacts_dir") or cfg.paths.artifacts), record_path=Path(record))
-    return EvalCallback(int(ev.get("every", 20000)), evaluate_fn, kwargs, context, rdir / "evals_index.jsonl")
+    return EvalCallback(int(ev.get("every", 20000)), evaluate_fn, kwargs, context, rdir / "evals_index.jsonl",
+                        grid_fn=step_grid_writer(rdir, kwargs["dataset"], kwargs["protocol"]))
 
 
 def _trainer(cfg: DictConfig, rdir: Path, callbacks: list[pl.Callback]) -> pl.Trainer:
