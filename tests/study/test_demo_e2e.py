@@ -80,5 +80,5 @@ def test_tiny_demo_end_to_end(offline_root):
 @pytest.mark.timeout(1800)
 def test_full_demo_end_to_end(offline_root):
     summary, paths = run_demo(offline_root, [])
-    assert summary["launched"] == 24 and summary["statuses"].get("failed", 0) == 0
-    assert pd.read_csv(paths["seed_variance"])["n_runs"].tolist() == [3] * 8
+    assert summary["launched"] == 6 and summary["statuses"].get("failed", 0) == 0
+    assert pd.read_csv(paths["seed_variance"])["n_runs"].tolist() == [3] * 2

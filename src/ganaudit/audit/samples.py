@@ -6,6 +6,8 @@
   test images (``<out>/samples/real_<dataset>_test.png``).
 * The protocol's real-data floor (``ganaudit.metrics.floor``) and, per configuration x setting, the
   median score over seeds divided by it.
+* For each pair of configurations under the same setting: is their difference larger than the seed
+  spread? Stated as "yes" only when their seed ranges [min, max] do not overlap.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pandas as pd
 from ganaudit.errors import GanauditError
 from ganaudit.grids import step_grid_path, write_real_grid
 
-__all__ = ["best_runs", "grid_of", "floor_of", "samples_section"]
+__all__ = ["best_runs", "grid_of", "floor_of", "effects_text", "samples_section"]
 
 
 def _slug(label: str) -> str:
@@ -95,6 +97,25 @@ def _floor_text(floor: dict, variance: pd.DataFrame) -> str:
     return "".join(lines)
 
 
+def effects_text(variance: pd.DataFrame) -> str:
+    """One line per pair of configurations under the same setting: medians, seed ranges, and whether
+    the ranges are disjoint (the configuration effect is larger than the seed spread)."""
+    lines, n_larger = [], 0
+    for setting, grp in variance[variance["median"].notna()].groupby("setting", sort=True, dropna=False):
+        rows = list(grp.sort_values("median").itertuples())
+        for i, a in enumerate(rows):
+            for b in rows[i + 1:]:
+                disjoint = a.max < b.min
+                n_larger += disjoint
+                lines.append(f"- {a.label} vs {b.label} ({setting}): medians {a.median:.2f} vs {b.median:.2f}, "
+                             f"seed ranges [{a.min:.2f}, {a.max:.2f}] vs [{b.min:.2f}, {b.max:.2f}]: "
+                             + ("**disjoint: the effect is larger than the seed spread**" if disjoint else
+                                "overlapping: not separable from seed variation with these seeds") + "\n")
+    head = (f"Configuration effects against the seed spread ({n_larger} of {len(lines)} pairs larger than the "
+            "spread of their seeds):\n\n" if lines else "No two configurations share a setting: no effect to compare.\n")
+    return head + "".join(lines) + "\n"
+
+
 def samples_section(runs: pd.DataFrame, records: list[dict], variance: pd.DataFrame, out: Path, *,
                     metric: str, data_root: Path | None, artifacts_dir: Path | None,
                     floor_max_images: int) -> str:
@@ -105,7 +126,7 @@ def samples_section(runs: pd.DataFrame, records: list[dict], variance: pd.DataFr
     by_key = {r.get("key"): r for r in records}
     floor = (floor_of(records, data_root, artifacts_dir, floor_max_images) if data_root and artifacts_dir
              else {"reason": "no --data-root/--artifacts given"})
-    parts = ["\n## Samples and the real-data floor\n\n", _floor_text(floor, variance)]
+    parts = ["\n## Samples and the real-data floor\n\n", _floor_text(floor, variance), effects_text(variance)]
     real = _real_grid(floor["dataset"], data_root, out) if data_root and floor.get("dataset") else None
     parts.append("Per configuration, its best run's samples (the first 64 evaluation latents of the protocol, "
                  "G in eval mode, at the step of the run's score) beside the first 64 real test images.\n\n"
