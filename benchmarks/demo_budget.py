@@ -11,7 +11,8 @@ CPU time (user + sys of the child: wall time would count the other processes of 
 It prints per-run CPU seconds and FIDs, and the estimated wall time of the whole study with
 ``--workers`` single-thread workers (runs dealt round-robin, rounds of the slowest measured run),
 plus ``--fixed-s`` for the other stages (prepare, weights, refstats, audit, dvc; measured separately,
-benchmarks/RESULTS.md). Runs go to a fresh temporary GANAUDIT_ROOT linked to the source root.
+benchmarks/RESULTS.md). Conservative: each measured run includes its process's ~6 s of imports, which a
+study worker pays once. Runs go to a fresh temporary GANAUDIT_ROOT linked to the source root.
 """
 
 from __future__ import annotations
