@@ -33,22 +33,28 @@ from ganaudit.metrics.streaming import FIDMetric, InceptionScoreMetric, KIDMetri
 
 
 def eval_latents(proto: Protocol, n: int, z_dim: int) -> Iterator[torch.Tensor]:
-    """ceil(n / gen_batch) latent batches float32 [gen_batch, z_dim] ~ U(-1, 1) (CPU).
+    """ceil(n / gen_batch) latent batches float32 [gen_batch, z_dim] ~ U(-1, 1) (CPU) of the protocol's
+    stream (:func:`latent_stream` with its ``latent_seed``, ``latent_rng`` and ``gen_batch``)."""
+    return latent_stream(proto.latent_seed, proto.latent_rng, proto.gen_batch, -(-n // proto.gen_batch), z_dim)
 
-    ``latent_rng="numpy_legacy"`` (every registered protocol): the study's stream, i.e.
-    ``np.random.seed(latent_seed)`` then batch k = the k-th ``np.random.uniform(-1, 1, (gen_batch,
+
+def latent_stream(seed: int, rng: str, gen_batch: int, batches: int, z_dim: int) -> Iterator[torch.Tensor]:
+    """``batches`` latent batches float32 [gen_batch, z_dim] ~ U(-1, 1) (CPU).
+
+    ``rng="numpy_legacy"`` (every registered protocol): the study's stream, i.e.
+    ``np.random.seed(seed)`` then batch k = the k-th ``np.random.uniform(-1, 1, (gen_batch,
     z_dim))`` cast to float32 ([V2] ``eval_gan_lib.RunCheckpointEval``, ``abstract_gan.z_generator``),
     drawn from a private ``RandomState`` so numpy's global state is untouched. ``"torch"``:
-    ``torch.Generator().manual_seed(latent_seed)`` and ``rand * 2 - 1`` (ganaudit before 0.2).
+    ``torch.Generator().manual_seed(seed)`` and ``rand * 2 - 1`` (ganaudit before 0.2).
     """
-    if proto.latent_rng == "torch":
-        gen = torch.Generator().manual_seed(proto.latent_seed)
-        for _ in range(-(-n // proto.gen_batch)):
-            yield torch.rand(proto.gen_batch, z_dim, generator=gen, dtype=torch.float32) * 2.0 - 1.0
+    if rng == "torch":
+        gen = torch.Generator().manual_seed(int(seed))
+        for _ in range(batches):
+            yield torch.rand(gen_batch, z_dim, generator=gen, dtype=torch.float32) * 2.0 - 1.0
         return
-    rs = np.random.RandomState(proto.latent_seed)
-    for _ in range(-(-n // proto.gen_batch)):
-        yield torch.from_numpy(rs.uniform(-1.0, 1.0, size=(proto.gen_batch, z_dim)).astype(np.float32))
+    rs = np.random.RandomState(int(seed))
+    for _ in range(batches):
+        yield torch.from_numpy(rs.uniform(-1.0, 1.0, size=(gen_batch, z_dim)).astype(np.float32))
 
 
 @torch.no_grad()

@@ -36,6 +36,7 @@ from ganaudit.checks import preflight_train, run_exit_code
 from ganaudit.cli_errors import cli_main
 from ganaudit.config import conf_dir, config_hash, register_resolvers, run_dir, to_plain, validate
 from ganaudit.errors import ConfigError
+from ganaudit.grids import step_grid_writer
 from ganaudit.lit.callbacks import read_eval_index
 from ganaudit.lit.factory import build_callbacks, build_loggers
 from ganaudit.lit.gan_module import GANModule
@@ -89,7 +90,8 @@ def _eval_callback(cfg: DictConfig, rdir: Path, context: dict, evaluate_fn: Any)
     record = ev.get("record_path") or rdir / "evals.jsonl"
     kwargs = dict(dataset=str(cfg.dataset.name), protocol=str(ev.get("protocol", "auto")), data_dir=data_dir,
                   artifacts_dir=str(ev.get("artifacts_dir") or cfg.paths.artifacts), record_path=Path(record))
-    return dict(evaluate_fn=evaluate_fn, eval_kwargs=kwargs, context=context, index_path=rdir / "evals_index.jsonl")
+    return dict(evaluate_fn=evaluate_fn, eval_kwargs=kwargs, context=context, index_path=rdir / "evals_index.jsonl",
+                grid_fn=step_grid_writer(rdir, kwargs["dataset"], kwargs["protocol"]))
 
 
 def _trainer(cfg: DictConfig, rdir: Path, callbacks: list[pl.Callback]) -> pl.Trainer:

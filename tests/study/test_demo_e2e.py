@@ -5,6 +5,7 @@ the offline digits_cnn protocol, a 1-epoch CNN). Slow: the full `study=demo` as 
 """
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -45,7 +46,8 @@ def run_demo(root, overrides):
     cfg = compose(["study=demo", *overrides], config_name="run_study")
     summary = run_from_config(cfg, launcher=InlineLauncher())
     paths = write_audit(summary["results_dir"], root / "audit", AuditOptions(budget_reps=100, n_boot=500),
-                        baselines="audits/baselines/published_models.csv")
+                        baselines="audits/baselines/published_models.csv",
+                        data_root=root / "data" / "prepared", artifacts_dir=root / "artifacts")
     return summary, paths
 
 
@@ -64,6 +66,12 @@ def test_tiny_demo_end_to_end(offline_root):
     report = paths["report"].read_text()
     assert "2 runs: 2 ok, 0 diverged, 0 failed" in report and "digits_cnn" in report
     assert "covers none of the" in report                      # digits: no published row
+    pngs = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", report)   # every figure the report shows exists
+    assert {"samples/loss_ns_norm_spectral.png", "samples/loss_wgan_norm_spectral.png", "samples/real_digits_test.png"} <= set(pngs)
+    assert all((paths["report"].parent / p).is_file() for p in pngs)
+    floor = re.search(r"floor of protocol `digits_cnn` on `digits`: FID \*\*([0-9.]+)\*\*", report)
+    assert floor and 0 < float(floor.group(1)) < min(runs["fid_min"])
+    assert (offline_root / "runs" / f"{rec['key']}" / "samples" / "step_000004.png").is_file()
     again, _ = run_demo(offline_root, TINY)                    # rerun: nothing to train
     assert again["launched"] == 0 and again["skipped_finished"] == 2
 
@@ -72,5 +80,5 @@ def test_tiny_demo_end_to_end(offline_root):
 @pytest.mark.timeout(1800)
 def test_full_demo_end_to_end(offline_root):
     summary, paths = run_demo(offline_root, [])
-    assert summary["launched"] == 24 and summary["statuses"].get("failed", 0) == 0
-    assert pd.read_csv(paths["seed_variance"])["n_runs"].tolist() == [3] * 8
+    assert summary["launched"] == 6 and summary["statuses"].get("failed", 0) == 0
+    assert pd.read_csv(paths["seed_variance"])["n_runs"].tolist() == [3] * 2

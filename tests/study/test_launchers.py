@@ -22,9 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def study_cmd(*overrides):
-    # one setting: these tests exercise the launch machinery on the demo's 4 configurations
+    # one setting: these tests exercise the launch machinery on the demo's runs with two normalizations
     return [sys.executable, "-m", "ganaudit.study", "study=demo", "study_task.name=standin",
-            "study.hparams.fixed=[{lr:0.0002,beta1:0.5,beta2:0.999,n_dis:1}]", *overrides]
+            "study.hparams.fixed=[{lr:0.0002,beta1:0.5,beta2:0.999,n_dis:1}]",
+            "study.configurations.axes.norm=[none,spectral]", *overrides]
 
 
 def env_for(root: Path) -> dict:
@@ -65,7 +66,7 @@ def test_runs_execute_in_launcher_worker_processes(tmp_path, launcher, min_worke
 @pytest.mark.timeout(240)
 def test_sigkill_midway_then_rerun_finishes_without_repeats_or_losses(tmp_path):
     overrides = ["study.name=killtest", "study.seeds=[0,1,2,3,4,5]", "+study_task.options.sleep_s=0.3",
-                 "launch.batch_size=4"]
+                 "launch.batch_size=4", "study.configurations.axes.loss=[ns,wgan]"]
     records = tmp_path / "results" / "studies" / "killtest" / "records"
     proc = subprocess.Popen(study_cmd(*overrides), cwd=REPO, env=env_for(tmp_path),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

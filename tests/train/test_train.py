@@ -234,3 +234,32 @@ def test_result_records_the_gpu_precision_flags(tmp_path):
     assert res["config"]["trainer"]["precision"] == "32-true" and res["config"]["data_seed"] == 547
     _, tf = _run(tmp_path / "t", "trainer.precision=tf32", d_steps=1)
     assert tf["numerics"]["cudnn_allow_tf32"] is True and tf["config_hash"] != res["config_hash"]
+
+
+def test_every_evaluation_writes_a_sample_grid_of_the_evaluated_generator(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from ganaudit.lit.gan_module import GANModule
+    from ganaudit.grids import grid_latents, step_grid_path
+
+    def fake_evaluate(generator, *, context, **_):
+        return {"fid": 100.0 - context["step"], "provenance": {}}
+
+    cfg = compose([*tiny_overrides(tmp_path, "seed=0", d_steps=3), "eval.enabled=true", "eval.every=2"])
+    res = train(cfg, datamodule=_dm(0), evaluate_fn=fake_evaluate)
+    grids = sorted(p.name for p in (tmp_path / "runs").glob("*/samples/*.png"))
+    assert grids == ["step_000000.png", "step_000002.png", "step_000003.png"]
+    png = np.asarray(Image.open(step_grid_path(res["run_dir"], 3)))
+    assert png.shape == (8 * 32 + 9 * 2, 8 * 32 + 9 * 2, 3)
+    # the final grid = the final G (last checkpoint) in eval mode on the protocol's first 64 latents
+    g = GANModule.from_config(cfg).generator
+    g.load_state_dict({k[len("generator."):]: v for k, v in _ckpt(res)["state_dict"].items()
+                       if k.startswith("generator.")})
+    with torch.no_grad():
+        ref = g.eval()(grid_latents(42, int(cfg.arch.z_dim))).numpy()
+    ref = np.round(np.clip(ref, 0, 1) * np.float32(255)).astype(np.uint8).transpose(0, 2, 3, 1)
+    np.testing.assert_array_equal(png[2:34, 2:34], ref[0])
+    np.testing.assert_array_equal(png[2 + 7 * 34 : 2 + 7 * 34 + 32, 2 + 7 * 34 : 2 + 7 * 34 + 32], ref[63])
+    first = np.asarray(Image.open(step_grid_path(res["run_dir"], 0)))
+    assert not np.array_equal(first, png)  # training changed G, and the grid shows it

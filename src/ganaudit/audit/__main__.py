@@ -21,6 +21,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="directory for report.md, CSVs, PNGs, metrics.json")
     p.add_argument("--baselines", default="audits/baselines/published_models.csv",
                    help="published numbers to compare with ('' to skip)")
+    p.add_argument("--data-root", default="data/prepared",
+                   help="prepared datasets (real-data floor and real-image grid; '' to skip)")
+    p.add_argument("--artifacts", default="artifacts", help="extractor weights and reference statistics")
     for f in dataclasses.fields(AuditOptions):
         kind = (lambda s: s.lower() in ("1", "true", "yes")) if f.type in (bool, "bool") else \
             {"int": int, "float": float, "str": str}.get(str(f.type), str)
@@ -38,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     opts = AuditOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(AuditOptions)})
     try:
-        paths = write_audit(args.results, args.out, opts, baselines=args.baselines or None)
+        paths = write_audit(args.results, args.out, opts, baselines=args.baselines or None,
+                            data_root=args.data_root or None, artifacts_dir=args.artifacts or None)
     except GanauditError as exc:
         report(str(exc))
         return exit_code(exc)  # 2 for a bad option, 1 for bad or missing records

@@ -12,6 +12,7 @@ Output directory (all regenerated from the results store; a reviewer needs only 
     curves.csv, curves_fid.png, curves_loss.png   FID and losses vs D step per configuration
     verdicts.csv       one row per published row the study covers
     metrics.json       headline numbers for `dvc metrics show`
+    samples/*.png      per configuration its best run's sample grid, and real test images (audit.samples)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pandas as pd
 from ganaudit.audit.budget import NAN_FID_SENTINEL, budget_curves
 from ganaudit.audit.curves import CURVES_SECTION, write_curves
 from ganaudit.audit.plots import budget_plot, top5_boxplot
+from ganaudit.audit.samples import samples_section
 from ganaudit.audit.stats import add_scores, seed_variance
 from ganaudit.audit.top5 import top_fraction
 from ganaudit.audit.verdict import RULE, load_published, verdicts
@@ -53,6 +55,7 @@ class AuditOptions:
     min_seeds: int = 3
     rel_tol: float = 5e-3
     match_d_steps: bool = True
+    floor_max_images: int = 2000       # compute the real-data floor only up to this many images (CPU cost)
 
 
 
@@ -111,8 +114,11 @@ def _training_numerics(records: list[dict]) -> str:
 
 
 def write_audit(results_dir: str | Path, out_dir: str | Path, options: AuditOptions | None = None,
-                baselines: str | Path | None = None) -> dict[str, Path]:
-    """Audit the study stored in ``results_dir`` into ``out_dir``; returns the written paths."""
+                baselines: str | Path | None = None, data_root: str | Path | None = None,
+                artifacts_dir: str | Path | None = None) -> dict[str, Path]:
+    """Audit the study stored in ``results_dir`` into ``out_dir``; returns the written paths.
+    ``data_root`` (prepared stores, e.g. data/prepared) and ``artifacts_dir`` give the real-data floor
+    and the real-image grid (``ganaudit.audit.samples``); without them the report says so."""
     opts = options or AuditOptions()
     store = ResultsStore(results_dir)
     records = store.records()
@@ -147,12 +153,15 @@ def write_audit(results_dir: str | Path, out_dir: str | Path, options: AuditOpti
                                       f"vs budget ({opts.budget_reps} repetitions)")
     paths.update(write_curves(records, out, study))
     prov = _provenance(records)
+    samples = samples_section(runs, records, variance, out, metric=opts.metric, data_root=data_root,
+                              artifacts_dir=artifacts_dir, floor_max_images=opts.floor_max_images)
     metrics = {**_metrics(study, runs, variance, verd), "score": opts.metric,
                "protocols": ",".join(sorted(prov["protocols"])), "code_versions": ",".join(prov["code_versions"]),
                "data_seeds": ",".join(sorted({str((r.get("config") or {}).get("data_seed")) for r in records}))}
     paths["metrics"].write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     prov["training"] = _training_numerics(records)
-    paths["report"].write_text(_report(study, runs, variance, top, curves, verd, published, opts, prov) + CURVES_SECTION)
+    paths["report"].write_text(_report(study, runs, variance, top, curves, verd, published, opts, prov, samples)
+                               + CURVES_SECTION)
     return paths
 
 
@@ -174,7 +183,7 @@ def _nan_none(x) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
-def _report(study, runs, variance, top, curves, verd, published, opts, prov) -> str:
+def _report(study, runs, variance, top, curves, verd, published, opts, prov, samples: str = "") -> str:
     n = runs["status"].value_counts()
     diverged = runs[runs["status"] != "ok"]
     best = curves.groupby("label")["mean_min_fid"].agg(["first", "last"]).reset_index() if len(curves) else curves
@@ -196,6 +205,7 @@ def _report(study, runs, variance, top, curves, verd, published, opts, prov) -> 
         f"({opts.n_boot} resamples, seed {opts.bootstrap_seed}). n_scored counts seeds with a finite score.\n\n",
         _table(variance, ["label", "setting", "n_runs", "n_ok", "n_diverged", "n_failed", "n_scored", "median",
                           "q1", "q3", "min", "max", "ci_lo", "ci_hi"]),
+        samples,
         f"\n## Top {opts.top_fraction:.0%} FID distribution per configuration\n\n",
         f"Pool `{opts.top_pool}` (UNCONFIRMED in the paper); top count = max({opts.top_min_models}, "
         f"ceil({opts.top_fraction} × pool)).\n\n![top5](top5.png)\n\n",

@@ -99,7 +99,8 @@ class EvalCallback(pl.Callback):
     cheap one); it receives ``generator=pl_module.generator`` and ``**eval_kwargs`` plus
     ``context={**context, "step": d_step}``. Each returned record is summarized (step, fid, is, kid,
     ms_ssim, provenance) as one line of ``index_path``, and its numbers go to the trainer's loggers
-    (``eval/fid``, ... at step = D step; ``ganaudit.lit.loggers``). Every RNG stream is saved before and restored
+    (``eval/fid``, ... at step = D step; ``ganaudit.lit.loggers``). ``grid_fn(generator, step)``, if given,
+    then writes that step's sample grid (``ganaudit.grids``). Every RNG stream is saved before and restored
     after evaluation, so evaluating never changes the training trajectory.
     """
 
@@ -110,8 +111,9 @@ class EvalCallback(pl.Callback):
         eval_kwargs: dict[str, Any],
         context: dict[str, Any],
         index_path: Path,
+        grid_fn: Callable[[torch.nn.Module, int], Any] | None = None,
     ) -> None:
-        self.every, self.evaluate_fn = int(every), evaluate_fn
+        self.every, self.evaluate_fn, self.grid_fn = int(every), evaluate_fn, grid_fn
         self.eval_kwargs, self.context, self.index_path = eval_kwargs, context, Path(index_path)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
@@ -135,6 +137,8 @@ class EvalCallback(pl.Callback):
             record = self.evaluate_fn(
                 pl_module.generator, **self.eval_kwargs, context={**self.context, "step": step}
             )
+            if self.grid_fn is not None:
+                self.grid_fn(pl_module.generator, step)
         finally:
             restore_rng(rng)
         summary = {"step": step, **{k: record.get(k) for k in ("fid", "is", "kid", "ms_ssim") if k in record}}

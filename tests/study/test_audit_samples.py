@@ -1,0 +1,55 @@
+"""The audit's samples section (ganaudit.audit.samples): best-run grids, effects vs seed spread."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from ganaudit.audit.samples import best_runs, effects_text, grid_of, samples_section
+from ganaudit.grids import save_png, step_grid_path
+
+
+def _variance(rows):
+    return pd.DataFrame(rows, columns=["label", "setting", "median", "min", "max"])
+
+
+def test_effect_is_larger_than_the_spread_only_when_seed_ranges_are_disjoint():
+    disjoint = effects_text(_variance([("a", "s", 100.0, 90.0, 120.0), ("b", "s", 300.0, 121.0, 400.0)]))
+    assert "1 of 1 pairs" in disjoint and "a vs b (s): medians 100.00 vs 300.00" in disjoint
+    assert "disjoint" in disjoint
+    touching = effects_text(_variance([("a", "s", 100.0, 90.0, 130.0), ("b", "s", 300.0, 130.0, 400.0)]))
+    assert "0 of 1 pairs" in touching and "overlapping" in touching
+    other_settings = effects_text(_variance([("a", "s1", 1.0, 1.0, 1.0), ("b", "s2", 5.0, 5.0, 5.0)]))
+    assert other_settings.startswith("No two configurations share a setting")
+
+
+def _run(tmp_path, key, label, score, step, seed):
+    run_dir = tmp_path / "runs" / key
+    for s, value in ((0, 10), (step, 200), (step + 100, 30)):   # the scored step's grid is the bright one
+        save_png(np.full((274, 274, 3), value, np.uint8), step_grid_path(run_dir, s))
+    rec = {"key": key, "run_dir": str(run_dir), "fid_min_step": step, "fid_final_step": step + 100}
+    row = {"key": key, "label": label, "setting": "lr=0.001", "seed": seed, "score": score}
+    return rec, row
+
+
+def test_samples_section_copies_each_configurations_best_grid(tmp_path):
+    made = [_run(tmp_path, "k1", "loss=ns", 300.0, 200, 0), _run(tmp_path, "k2", "loss=ns", 250.0, 300, 1),
+            _run(tmp_path, "k3", "loss=wgan", 900.0, 100, 0)]
+    records, rows = [m[0] for m in made], pd.DataFrame([m[1] for m in made])
+    assert best_runs(rows)["key"].tolist() == ["k2", "k3"]
+    assert grid_of(records[1], "fid_min") == step_grid_path(tmp_path / "runs" / "k2", 300)
+    assert grid_of(records[1], "fid_final") == step_grid_path(tmp_path / "runs" / "k2", 400)
+    assert grid_of({"key": "x", "run_dir": str(tmp_path / "none")}, "fid_min") is None
+    variance = _variance([("loss=ns", "lr=0.001", 275.0, 250.0, 300.0), ("loss=wgan", "lr=0.001", 900.0, 900.0, 900.0)])
+    out = tmp_path / "report"
+    text = samples_section(rows, records, variance, out, metric="fid_min", data_root=None, artifacts_dir=None,
+                           floor_max_images=2000)
+    assert "Real-data floor: not computed (no --data-root/--artifacts given)" in text
+    pngs = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
+    assert pngs == ["samples/loss_ns.png", "samples/loss_wgan.png"]
+    assert np.asarray(Image.open(out / pngs[0])).max() == 200   # k2's grid at its fid_min step
+    assert "seed 1, fid_min 250.00, `step_000300.png`" in text
+    assert "1 of 1 pairs" in text
