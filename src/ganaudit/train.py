@@ -22,14 +22,14 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
-import hydra
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 import ganaudit
-from ganaudit.config import conf_dir, config_hash, run_dir, to_plain, validate
+from ganaudit.config import config_hash, run_dir, to_plain, validate
 from ganaudit.errors import ConfigError
+from ganaudit.hydra_app import hydra_app
 from ganaudit.lit.callbacks import DStepCheckpoint, EvalCallback, read_eval_index
 from ganaudit.lit.gan_module import GANModule
 from ganaudit.metrics.provenance import summarize
@@ -206,7 +206,7 @@ def _read_result(rdir: Path) -> dict | None:
         return None
 
 
-@hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
+@hydra_app("config")
 def main(cfg: DictConfig) -> None:
     """``python -m ganaudit.train <overrides>``: train and print the result JSON."""
     print(json.dumps(train(cfg), indent=2, sort_keys=True, default=str))

@@ -167,9 +167,15 @@ def test_checkpoint_input(tmp_path, digits_weights, digits_view, capsys):
 
 def test_cli_argument_errors():
     with pytest.raises(ConfigError, match="missing option 'samples='"):
-        ev.parse_overrides(["dataset=digits"])
-    with pytest.raises(ConfigError, match="key=value"):
-        ev.parse_overrides(["--samples", "x"])
+        ev.compose_options(["dataset=digits"])
+    with pytest.raises(ConfigError, match="--samples"):
+        ev.compose_options(["--samples", "x"])
+    with pytest.raises(ConfigError, match="sample"):  # a misspelt option is named, not ignored
+        ev.compose_options(["sample=x.npz"])
+    opts = ev.compose_options(["samples=a.npz", "dataset=digits"])
+    assert (opts.record, opts.dataset.name) == ("./artifacts/evals/reviewer.jsonl", "digits")
+    with pytest.raises(ConfigError, match="allowed values for option .dataset.: .*digits"):
+        ev.compose_options(["samples=a.npz", "dataset=digitz"])
     assert ev.main(["samples=/nonexistent.npz", "dataset=digits", "artifacts=/nonexistent"]) == 2
 
 

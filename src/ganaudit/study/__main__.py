@@ -12,10 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig
 
-from ganaudit.config import conf_dir
+from ganaudit.hydra_app import hydra_app
 from ganaudit.study.driver import StudyDriver, StudyProgress
 from ganaudit.study.launch import HydraBatchLauncher
 from ganaudit.study.spec import StudySpec
@@ -47,7 +46,7 @@ def run_from_config(cfg: DictConfig, launcher=None) -> dict:
     return summary
 
 
-@hydra.main(config_path=str(conf_dir()), config_name="run_study", version_base="1.3")
+@hydra_app("run_study")
 def main(cfg: DictConfig) -> None:
     summary = run_from_config(cfg, launcher=HydraBatchLauncher())
     print(json.dumps(summary, indent=1))
