@@ -69,6 +69,14 @@ def _differs(key: str, ours, theirs, rel_tol: float = 5e-3) -> bool:
         return True
 
 
+def _show(value) -> str:
+    """``'digits'`` for names, ``0.0002`` for numbers (numpy scalars as plain python)."""
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value)
+
+
 def check_row(claim: Claim, config: dict | None, source: str, match_d_steps: bool) -> None:
     """ConfigError naming the fields where ``config`` differs from the published row."""
     if config is None or claim.get("row") is None:
@@ -76,7 +84,7 @@ def check_row(claim: Claim, config: dict | None, source: str, match_d_steps: boo
     row, ours = claim["row"], config_fields(config)
     if matches(row, pd.Series(ours), match_d_steps=match_d_steps):
         return
-    diff = [f"{k}: ours {ours[k]!r}, row {row[k]!r}" for k in FIELDS
+    diff = [f"{k}: ours {_show(ours[k])}, row {_show(row[k])}" for k in FIELDS
             if (k != "lambda" or row["penalty"] != "none") and (k != "d_steps" or match_d_steps)
             and _differs(k, ours[k], row[k])]
     hint = " (or pass --any-d-steps)" if any(d.startswith("d_steps") for d in diff) else ""
@@ -200,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
                                   f"'{claim['dataset']}'; expected no --dataset")
         else:
             claim = Claim(fid=opts.claim_fid, dataset=opts.dataset, row_id=None, row=None)
+        missing = [str(p) for p in opts.inputs if not p.exists()]
+        if missing:
+            raise ConfigError(f"input '{missing[0]}': no such file or directory; expected a checkpoint, "
+                              "generator file, sample file/folder or run directory")
         seeds = [seed_score(path, claim, opts) for path in opts.inputs]
         result = check_claim(claim, seeds, opts)
     except ConfigError as exc:
