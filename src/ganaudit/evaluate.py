@@ -226,10 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m ganaudit.evaluate key=value ...``: print the record JSON; exit 2 on bad input."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] in (["-h"], ["--help"]):
-        from ganaudit.config import conf_dir
+        from ganaudit.config import PACKAGE_CONF
 
-        print(__doc__ + "\nOptions (" + str(conf_dir() / "evaluate.yaml") + "):\n" +
-              (conf_dir() / "evaluate.yaml").read_text())
+        print(__doc__ + "\nOptions (the packaged evaluate.yaml):\n" + (PACKAGE_CONF / "evaluate.yaml").read_text())
         return 0
     try:
         opts = compose_options(argv)
