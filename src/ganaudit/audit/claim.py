@@ -103,6 +103,7 @@ def _run_dir_score(path: Path) -> dict:
     score = res.get("fid_min")
     return {"input": str(path), "seed": res.get("seed"), "config_hash": res.get("config_hash"),
             "status": res.get("status"), "step": res.get("fid_min_step"),
+            "dataset": ((res.get("config") or {}).get("dataset") or {}).get("name"),
             "score": float(score) if score is not None and res.get("status") != "failed" else None,
             "config": res.get("config")}
 
@@ -125,6 +126,7 @@ def seed_score(path: Path, claim: Claim, opts: argparse.Namespace) -> dict:
     fid = record.get("fid")
     return {"input": str(path), "seed": prov.get("seed"), "config_hash": prov.get("config_hash"),
             "status": "nan samples" if record.get("nan_samples") else "evaluated", "step": prov.get("step"),
+            "dataset": prov.get("dataset"),
             "score": float(fid) if fid is not None and math.isfinite(fid) else None, "config": config}
 
 
@@ -135,6 +137,10 @@ def _check_inputs(seeds: list[dict]) -> None:
     if dup:
         raise ConfigError(f"inputs hold the same run twice ({sorted(dup)[0][0]}, seed {sorted(dup)[0][1]}); "
                           "expected one input per seed")
+    datasets = {str(s["dataset"]) for s in seeds if s.get("dataset")}
+    if len(datasets) > 1:
+        raise ConfigError(f"inputs are on {len(datasets)} datasets ({', '.join(sorted(datasets))}); "
+                          "expected the seeds of one configuration")
     hashes = {h for h, _ in runs}
     if len(hashes) > 1:
         raise ConfigError(f"inputs come from {len(hashes)} configurations ({', '.join(sorted(hashes))}); "
@@ -151,7 +157,9 @@ def check_claim(claim: Claim, seeds: list[dict], opts: argparse.Namespace) -> di
     stats = describe(scores, level=opts.level, n_boot=opts.n_boot, seed=opts.bootstrap_seed)
     verdict = decide(claim["fid"], scores, min_seeds=opts.min_seeds, ci=(stats["ci_lo"], stats["ci_hi"]))
     rule = RULE.format(level=opts.level, n_boot=opts.n_boot, seed=opts.bootstrap_seed, min_seeds=opts.min_seeds)
-    return {"claim_fid": claim["fid"], "row_id": claim.get("row_id"), "dataset": claim.get("dataset"),
+    datasets = sorted({str(s["dataset"]) for s in seeds if s.get("dataset")})
+    return {"claim_fid": claim["fid"], "row_id": claim.get("row_id"),
+            "dataset": claim.get("dataset") or ", ".join(datasets) or None,
             "seeds": [{k: v for k, v in s.items() if k != "config"} for s in seeds],
             "n_inputs": len(seeds), "n_scored": len(scores), "median": stats["median"],
             "ci_lo": stats["ci_lo"], "ci_hi": stats["ci_hi"], "verdict": verdict, "rule": rule}
@@ -159,8 +167,8 @@ def check_claim(claim: Claim, seeds: list[dict], opts: argparse.Namespace) -> di
 
 def render(result: dict) -> str:
     """The verdict as a small text table plus the rule."""
-    head = f"row {result['row_id']}" if result["row_id"] else "claimed FID"
-    lines = [f"{head}: FID {result['claim_fid']:g} on {result['dataset'] or '(dataset of the inputs)'}", "",
+    head = f"row {result['row_id']}: published FID" if result["row_id"] else "claimed FID"
+    lines = [f"{head} {result['claim_fid']:g} on {result['dataset'] or '(unknown dataset)'}", "",
              f"{'seed':>6}  {'score':>12}  {'step':>8}  status       input"]
     for s in result["seeds"]:
         score = "-" if s["score"] is None else f"{s['score']:.4f}"
