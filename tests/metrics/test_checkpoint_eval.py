@@ -38,11 +38,13 @@ def smoke(tmp_path_factory):
     from .conftest import FakeView, digit_like_images
 
     root = tmp_path_factory.mktemp("smoke")
-    d = load_digits()
+    d = load_digits()  # the digits CNN as in conftest.digits_weights (1 epoch, 600 images)
     net = digits_cnn.train_classifier(render_digits(d.images[:600]), d.target[:600], seed=0, epochs=1)
     weights = root / "artifacts" / "weights"
     digits_cnn.save_weights(net, weights / "digits_cnn.pt", {"test": True})
     view = FakeView(digit_like_images(500, seed=1))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # for the whole module: training and re-evaluation use the same kernels
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(digits_cnn, "DIGITS_WEIGHTS",
                    digits_cnn.DIGITS_WEIGHTS.__class__(**{**digits_cnn.DIGITS_WEIGHTS.__dict__, "sha256": None}))
@@ -50,6 +52,7 @@ def smoke(tmp_path_factory):
         result = smoke_run(root, weights, view.images)
         assert result["status"] == "ok", result["reason"]
         yield root, weights, result
+    torch.set_num_threads(threads)
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:
