@@ -1,8 +1,12 @@
 """Evaluation entry points: ``evaluate_generator`` (training, CONTRACTS §3) and the reviewer CLI.
 
-    python -m ganaudit.evaluate samples=<.npz|.npy|png folder|checkpoint> dataset=<name> protocol=<name>
-        [data_dir=data/prepared/<dataset>] [artifacts=artifacts] [record=artifacts/evals/reviewer.jsonl]
-        [device=cpu]
+    ganaudit evaluate samples=<.npz|.npy|png folder|checkpoint> [dataset=<name>] [protocol=<name>]
+        [config=<run>/config.yaml] [data_dir=data/prepared/<dataset>] [artifacts=artifacts]
+        [record=artifacts/evals/reviewer.jsonl] [device=cpu]      (= python -m ganaudit.evaluate ...)
+
+The options are the Hydra config ``conf/evaluate.yaml``. A run checkpoint
+(``runs/<run>/checkpoints/last.ckpt`` or ``dstep-NNNNNNN.ckpt``) rebuilds its generator from the file
+alone and names its dataset; see ``ganaudit.checkpoints`` for every accepted generator file.
 
 Both paths stream generated images (float [0, 255], unquantized) through the protocol's extractor
 in batches (no image set is held whole), compare them with the cached reference statistics of the
@@ -22,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganaudit.errors import DataError, GanauditError
+from ganaudit.errors import ConfigError, DataError, GanauditError
 from ganaudit.metrics.features import EXTRACTORS, exact_float32
 from ganaudit.metrics.ms_ssim import diversity_indices, diversity_ms_ssim
 from ganaudit.metrics.progress import progress_iter
@@ -196,60 +200,86 @@ def load_generator_checkpoint(path: Path) -> nn.Module:
     return obj
 
 
-def evaluate_samples(samples: Path, *, dataset: str, protocol: str, data_dir, artifacts_dir,
-                     record_path: Path | None, context: dict | None = None, device: str = "cpu",
-                     samples_range: str | None = None) -> dict:
-    """Evaluate a reviewer's samples (array file, PNG folder or generator checkpoint); NaN refused.
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".ts")
 
+
+def evaluate_samples(samples: Path, *, dataset: str | None, protocol: str, data_dir, artifacts_dir,
+                     record_path: Path | None, context: dict | None = None, device: str = "cpu",
+                     config=None, data_root: str | Path = "data/prepared", samples_range: str | None = None) -> dict:
+    """Evaluate a reviewer's samples (array file, PNG folder or generator file); NaN refused.
+
+    A generator file is read by :func:`ganaudit.checkpoints.load_generator` (``config``: a run's
+    config.yaml for a bare state_dict); a run checkpoint supplies ``dataset`` when it is None and its
+    seed / config_hash / D step / run id to the record. ``data_dir`` None = ``data_root/<dataset>``.
     ``samples_range`` ("0,1" | "-1,1" | "0,255"): the range the samples (or G's outputs) are in;
-    without it, data that looks like [0, 1] or [-1, 1] images is refused (metrics.samples)."""
+    without it, data that looks like [0, 1] or [-1, 1] images is refused (metrics.samples).
+    """
     from ganaudit.metrics.samples import checked_generated, parse_range, sample_batches
 
     value_range = parse_range(samples_range)
 
     samples = Path(samples)
     context = {"samples": str(samples), **(context or {})}
-    if samples.suffix in (".pt", ".pth", ".ckpt", ".ts"):
-        gen = load_generator_checkpoint(samples).to(device)
-        z_dim = int(getattr(gen, "z_dim", context.get("z_dim", 128)))
-        gen.eval()
+    if samples.suffix in CHECKPOINT_SUFFIXES:
+        from ganaudit.checkpoints import load_generator
+
+        gen, info = load_generator(samples, config)
+        dataset = _checkpoint_dataset(dataset, info, samples)
+        context = {**{k: info[k] for k in ("seed", "config_hash", "step", "run_id") if info.get(k) is not None},
+                   **context}
+        gen = gen.to(device)
+        z_dim = int(info.get("z_dim") or context.get("z_dim", 128))
         fn = lambda proto, n, _r: (checked_generated(generated_batches(gen, proto, n, z_dim, torch.device(device)),  # noqa: E731
                                                      f"'{samples}'", value_range), proto.gen_batch)
     else:
         def fn(proto, n, resolution):
             return sample_batches(samples, n, resolution, proto.extract_batch, value_range), proto.extract_batch
-    return _evaluate(fn, dataset=dataset, protocol=protocol, data_dir=data_dir, artifacts_dir=artifacts_dir,
+    if not dataset:
+        raise ConfigError(f"option 'dataset' is missing for samples '{samples}'; expected dataset=<name> "
+                          "(only a run checkpoint names its own dataset)")
+    data_dir = data_dir if data_dir else Path(data_root) / str(dataset)
+    return _evaluate(fn, dataset=str(dataset), protocol=protocol, data_dir=data_dir, artifacts_dir=artifacts_dir,
                      record_path=record_path, context=context, device=torch.device(device), nan_policy="refuse")
 
 
-def parse_overrides(argv: list[str]) -> dict[str, str]:
-    """``key=value`` arguments -> dict; ConfigError naming any other argument or a missing option."""
-    from ganaudit.errors import ConfigError
+def _checkpoint_dataset(dataset: str | None, info: dict, path: Path) -> str | None:
+    """The dataset to evaluate a generator on: the given one, checked against the checkpoint's."""
+    own = info.get("dataset")
+    if dataset and own and str(dataset) != own:
+        raise ConfigError(f"option 'dataset' = '{dataset}' but checkpoint '{path}' was trained on '{own}'; "
+                          f"expected dataset={own} or no dataset option")
+    return dataset or own
 
-    allowed = {"samples", "dataset", "protocol", "data_dir", "artifacts", "record", "device", "samples_range"}
-    out: dict[str, str] = {}
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if not sep or key not in allowed:
-            raise ConfigError(f"argument '{arg}': expected key=value with key in {sorted(allowed)}")
-        out[key] = value
-    for key in ("samples", "dataset"):
-        if key not in out:
-            raise ConfigError(f"missing option '{key}='; usage: python -m ganaudit.evaluate "
-                              "samples=<.npz|.npy|folder|checkpoint> dataset=<name> protocol=<name>")
-    return out
+
+def compose_options(argv: list[str]):
+    """The ``evaluate`` config (``conf/evaluate.yaml``) composed by Hydra with ``argv`` overrides."""
+    from omegaconf import OmegaConf
+
+    from ganaudit.config import compose
+
+    cfg = compose(argv, config_name="evaluate")
+    if OmegaConf.is_missing(cfg, "samples"):
+        raise ConfigError("missing option 'samples='; usage: ganaudit evaluate "
+                          "samples=<.npz|.npy|folder|checkpoint> [dataset=<name>] [protocol=<name>]")
+    return cfg
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m ganaudit.evaluate key=value ...``: print the record JSON; exit 2 on bad input."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] in (["-h"], ["--help"]):
+        from ganaudit.config import PACKAGE_CONF
+
+        print(__doc__ + "\nOptions (the packaged evaluate.yaml):\n" + (PACKAGE_CONF / "evaluate.yaml").read_text())
+        return 0
     try:
-        opts = parse_overrides(sys.argv[1:] if argv is None else argv)
-        dataset = opts["dataset"]
-        artifacts = Path(opts.get("artifacts", "artifacts"))
+        opts = compose_options(argv)
+        dataset = opts.dataset.name if opts.get("dataset") else None
         record = evaluate_samples(
-            Path(opts["samples"]), dataset=dataset, protocol=opts.get("protocol", "auto"),
-            data_dir=Path(opts.get("data_dir", Path("data/prepared") / dataset)), artifacts_dir=artifacts,
-            record_path=Path(opts.get("record", artifacts / "evals" / "reviewer.jsonl")),
-            device=opts.get("device", "cpu"), samples_range=opts.get("samples_range"))
+            Path(str(opts.samples)), dataset=dataset, protocol=str(opts.protocol), data_dir=opts.data_dir,
+            data_root=str(opts.paths.data), artifacts_dir=Path(str(opts.artifacts)),
+            record_path=Path(str(opts.record)), device=str(opts.device), config=opts.config,
+            samples_range=opts.get("samples_range"))
     except GanauditError as exc:
         from ganaudit.cli_errors import exit_code, report
 

@@ -26,7 +26,6 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
-import hydra
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -34,9 +33,10 @@ from omegaconf import DictConfig, OmegaConf
 from ganaudit import determinism
 from ganaudit.checks import preflight_train, run_exit_code
 from ganaudit.cli_errors import cli_main
-from ganaudit.config import conf_dir, config_hash, register_resolvers, run_dir, to_plain, validate
+from ganaudit.config import config_hash, register_resolvers, run_dir, to_plain, validate
 from ganaudit.errors import ConfigError
 from ganaudit.grids import step_grid_writer
+from ganaudit.hydra_app import hydra_app
 from ganaudit.lit.callbacks import read_eval_index
 from ganaudit.lit.factory import build_callbacks, build_loggers
 from ganaudit.lit.gan_module import GANModule
@@ -207,7 +207,7 @@ def _read_result(rdir: Path) -> dict | None:
 register_resolvers()  # hydra.run.dir = ${ganaudit.run_dir:} (conf/config.yaml)
 
 
-@hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
+@hydra_app("config")
 @cli_main
 def main(cfg: DictConfig) -> int:
     """``python -m ganaudit.train <overrides>``: train, print the result JSON; exit 1 if the run failed."""

@@ -200,6 +200,20 @@ def test_unreadable_sample_files_are_one_line_errors(tmp_path, digits_weights, d
     assert not (tmp_path / "rev.jsonl").exists()
 
 
+def test_cli_argument_errors():
+    with pytest.raises(ConfigError, match="missing option 'samples='"):
+        ev.compose_options(["dataset=digits"])
+    with pytest.raises(ConfigError, match="--samples"):
+        ev.compose_options(["--samples", "x"])
+    with pytest.raises(ConfigError, match="sample"):  # a misspelt option is named, not ignored
+        ev.compose_options(["sample=x.npz"])
+    opts = ev.compose_options(["samples=a.npz", "dataset=digits"])
+    assert (opts.record, opts.dataset.name) == ("./artifacts/evals/reviewer.jsonl", "digits")
+    with pytest.raises(ConfigError, match="allowed values for option .dataset.: .*digits"):
+        ev.compose_options(["samples=a.npz", "dataset=digitz"])
+    assert ev.main(["samples=/nonexistent.npz", "dataset=digits", "artifacts=/nonexistent"]) == 2
+
+
 def test_tanh_generator_checkpoint_is_refused_unless_named(tmp_path, digits_weights, digits_view, capsys):
     gen = TinyGenerator()
     torch.save(_Affine(gen, 2.0, -1.0), tmp_path / "g.pt")  # [0, 1] output mapped to [-1, 1]

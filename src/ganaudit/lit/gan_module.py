@@ -19,9 +19,12 @@ A non-finite loss stops training before any optimizer step is taken with it: ``s
 records the D step and reason, and :class:`ganaudit.lit.callbacks.DStepCheckpoint` saves nothing from
 then on, so the last good checkpoint survives.
 
-Checkpoint extras (``checkpoint["ganaudit"]``, plain values for ``weights_only=True`` loading): the
-D-step counter and every RNG state; on resume the RNG states are re-applied right before the first
-resumed D step, and the data module's stream is moved to batch ``d_step``.
+Checkpoints rebuild G on their own: the constructor arguments are Lightning's
+``checkpoint["hyper_parameters"]``; ``checkpoint["ganaudit"]`` (plain values for ``weights_only=True``
+loading) holds the D-step counter, every RNG state and, for a module built by :meth:`from_config`, the
+run's ``config_hash``, ``seed`` and resolved ``config`` (see ``ganaudit.checkpoints``). On resume the
+RNG states are re-applied right before the first resumed D step, and the data module's stream is
+moved to batch ``d_step``.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ class GANModule(pl.LightningModule):
         log_every: int = 50,
     ) -> None:
         super().__init__()
+        self.save_hyperparameters()  # -> checkpoint["hyper_parameters"]: G is rebuilt from these
         self.automatic_optimization = False
         self.generator, self.discriminator = ARCHS.get(arch).build(resolution, norm, width, z_dim, init)
         self.loss_fn = LOSSES.get(loss)
@@ -87,13 +91,13 @@ class GANModule(pl.LightningModule):
         self.d_step = 0  # D steps completed (saved in checkpoints)
         self.divergence: dict[str, Any] | None = None  # {"step": int, "reason": str} once diverged
         self._pending_rng: dict[str, Any] | None = None
-        self.config_hash: str | None = None  # identity saved in checkpoints (set by from_config)
-        self.seed: int | None = None
+        self.run_info: dict[str, Any] = {}  # config_hash, seed, config (set by from_config)
 
     @classmethod
     def from_config(cls, cfg: Any) -> "GANModule":
-        """Build from a composed config (``ganaudit.config.compose``); checkpoints carry its hash and seed."""
-        from ganaudit.config import config_hash
+        """Build from a composed config (``ganaudit.config.compose``); its hash, seed and resolved
+        values go into every checkpoint (``checkpoint["ganaudit"]``)."""
+        from ganaudit.config import config_hash, to_plain
 
         module = cls(
             loss=cfg.loss.name,
@@ -113,7 +117,7 @@ class GANModule(pl.LightningModule):
             n_dis=cfg.optim.n_dis,
             log_every=cfg.trainer.log_every,
         )
-        module.config_hash, module.seed = config_hash(cfg), int(cfg.seed)
+        module.run_info = {"config_hash": config_hash(cfg), "seed": int(cfg.seed), "config": to_plain(cfg)}
         return module
 
     # ------------------------------------------------------------------------------------ optim
@@ -184,8 +188,7 @@ class GANModule(pl.LightningModule):
     # ------------------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Add the D-step counter and RNG states as plain values (``weights_only=True`` safe)."""
-        checkpoint[CKPT_KEY] = {"format": 1, "d_step": int(self.d_step), "rng": capture_rng(),
-                                "config_hash": self.config_hash, "seed": self.seed}
+        checkpoint[CKPT_KEY] = {"format": 1, "d_step": int(self.d_step), "rng": capture_rng(), **self.run_info}
         dm = self._datamodule()
         if dm is not None and dm.__class__.__qualname__ in checkpoint:
             # the fetcher reads ahead of training_step: the next batch to train on is batch d_step

@@ -16,11 +16,10 @@ import logging
 import os
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig
 
 from ganaudit.cli_errors import EXIT_FAILURE, cli_main, report
-from ganaudit.config import conf_dir
+from ganaudit.hydra_app import hydra_app
 from ganaudit.study.devices import register_resolver
 from ganaudit.study.driver import StudyDriver, StudyProgress
 from ganaudit.study.launch import HydraBatchLauncher
@@ -62,7 +61,7 @@ def run_from_config(cfg: DictConfig, launcher=None) -> dict:
     return summary
 
 
-@hydra.main(config_path=str(conf_dir()), config_name="run_study", version_base="1.3")
+@hydra_app("run_study")
 @cli_main
 def main(cfg: DictConfig) -> int:
     if cfg.get("plan"):   # size the study, launch nothing

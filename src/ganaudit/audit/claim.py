@@ -1,0 +1,236 @@
+"""Check one reported FID against our seeds: ``ganaudit audit verdict`` (= ``python -m ganaudit.audit.claim``).
+
+    ganaudit audit verdict --row hub13 runs/*/checkpoints/last.ckpt          # a published row
+    ganaudit audit verdict --claim-fid 23.4 --dataset cifar10 s0.npz s1.npz s2.npz
+    ganaudit audit verdict --claim-fid 120 runs/a-s0 runs/a-s1 runs/a-s2     # run dirs: their fid_min
+
+Each INPUT is one seed: a generator file (a run's ``checkpoints/*.ckpt``, a state_dict with
+``--config``, TorchScript), a sample file/folder (``.npz``, ``.npy``, PNGs), both evaluated by
+``ganaudit.evaluate`` under the protocol; or a run directory, whose ``result.json`` gives the score the
+study audit uses (``fid_min``: minimum FID over its evaluated checkpoints; a diverged run without FID
+is counted, not scored). The verdict is :func:`ganaudit.audit.verdict.decide` on the bootstrap CI of the
+median of the scores, with the rule (:data:`ganaudit.audit.verdict.RULE`) printed beside it.
+
+With ``--row``, every input whose configuration is known must have the row's dataset, architecture,
+loss, normalization, penalty (and λ), lr, β1, β2, n_dis and (unless ``--any-d-steps``) D steps; inputs
+from two configurations, or two inputs of the same run, are refused. Exit 0 with any verdict, 2 on
+bad options or inputs (ConfigError), 1 when reading or evaluating an input fails (data, weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ganaudit.audit.stats import describe
+from ganaudit.audit.verdict import RULE, decide, load_published, matches
+from ganaudit.errors import ConfigError, DataError, GanauditError
+
+__all__ = ["Claim", "seed_score", "check_claim", "main"]
+
+FIELDS = ("dataset", "arch", "loss", "norm", "penalty", "lambda", "lr", "beta1", "beta2", "n_dis", "d_steps")
+
+
+class Claim(dict):
+    """``{"fid", "dataset", "row_id", "row"}``: the number to check and where it comes from."""
+
+
+def published_claim(row_id: str, baselines: Path) -> Claim:
+    """The claim of published row ``row_id`` (ConfigError listing the rows ganaudit can express)."""
+    table = load_published(baselines)
+    hit = table[table["row_id"] == row_id]
+    if hit.empty:
+        raise ConfigError(f"option '--row' = '{row_id}': not a row of {baselines} that ganaudit can express; "
+                          f"expected one of {', '.join(table['row_id'])}")
+    row = hit.iloc[0]
+    return Claim(fid=float(row["fid"]), dataset=str(row["dataset"]), row_id=row_id, row=row)
+
+
+def config_fields(config: dict) -> dict:
+    """The published-row fields of a run's resolved config (as in ``verdict.matches``)."""
+    c = config
+    return {"dataset": c["dataset"]["name"], "arch": c["arch"]["name"], "loss": c["loss"]["name"],
+            "norm": c["norm"]["name"], "penalty": c["penalty"]["name"], "lambda": c["penalty"].get("weight"),
+            "lr": c["optim"]["lr"], "beta1": c["optim"]["beta1"], "beta2": c["optim"]["beta2"],
+            "n_dis": c["optim"]["n_dis"], "d_steps": c["trainer"]["d_steps"]}
+
+
+def _differs(key: str, ours, theirs, rel_tol: float = 5e-3) -> bool:
+    if key in ("dataset", "arch", "loss", "norm", "penalty"):
+        return str(ours) != str(theirs)
+    try:
+        return not math.isclose(float(ours), float(theirs), rel_tol=rel_tol)
+    except (TypeError, ValueError):
+        return True
+
+
+def _show(value) -> str:
+    """``'digits'`` for names, ``0.0002`` for numbers (numpy scalars as plain python)."""
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value)
+
+
+def check_row(claim: Claim, config: dict | None, source: str, match_d_steps: bool) -> None:
+    """ConfigError naming the fields where ``config`` differs from the published row."""
+    if config is None or claim.get("row") is None:
+        return
+    row, ours = claim["row"], config_fields(config)
+    if matches(row, pd.Series(ours), match_d_steps=match_d_steps):
+        return
+    diff = [f"{k}: ours {_show(ours[k])}, row {_show(row[k])}" for k in FIELDS
+            if (k != "lambda" or row["penalty"] != "none") and (k != "d_steps" or match_d_steps)
+            and _differs(k, ours[k], row[k])]
+    hint = " (or pass --any-d-steps)" if any(d.startswith("d_steps") for d in diff) else ""
+    raise ConfigError(f"input '{source}' is not the configuration of row {claim['row_id']} "
+                      f"({'; '.join(diff) or 'hyperparameters differ'}); expected a run of "
+                      f"experiment=kurach2019/{claim['row_id']}{hint}")
+
+
+def _run_dir_score(path: Path) -> dict:
+    """One seed from a run directory's ``result.json``: its fid_min (None when it has none)."""
+    result_path = path / "result.json"
+    if not result_path.is_file():
+        raise DataError(f"run directory '{path}' has no result.json; expected a finished run "
+                        "(runs/<config_hash>-s<seed>/) or pass its checkpoints/last.ckpt")
+    res = json.loads(result_path.read_text())
+    score = res.get("fid_min")
+    return {"input": str(path), "seed": res.get("seed"), "config_hash": res.get("config_hash"),
+            "status": res.get("status"), "step": res.get("fid_min_step"),
+            "dataset": ((res.get("config") or {}).get("dataset") or {}).get("name"),
+            "score": float(score) if score is not None and res.get("status") != "failed" else None,
+            "config": res.get("config")}
+
+
+def seed_score(path: Path, claim: Claim, opts: argparse.Namespace) -> dict:
+    """``{"input", "seed", "config_hash", "status", "step", "score", "config"}`` of one input."""
+    if path.is_dir() and (path / "result.json").is_file():
+        return _run_dir_score(path)
+    from ganaudit.checkpoints import load_generator
+    from ganaudit.evaluate import CHECKPOINT_SUFFIXES, evaluate_samples
+
+    config = None
+    if path.suffix in CHECKPOINT_SUFFIXES:
+        config = load_generator(path, opts.config)[1].get("config")
+        check_row(claim, config, str(path), opts.match_d_steps)
+    record = evaluate_samples(path, dataset=claim.get("dataset"), protocol=opts.protocol, data_dir=opts.data_dir,
+                              data_root=Path(opts.root) / "data" / "prepared", artifacts_dir=Path(opts.artifacts),
+                              record_path=Path(opts.record), device=opts.device, config=opts.config)
+    prov = record.get("provenance", {})
+    fid = record.get("fid")
+    return {"input": str(path), "seed": prov.get("seed"), "config_hash": prov.get("config_hash"),
+            "status": "nan samples" if record.get("nan_samples") else "evaluated", "step": prov.get("step"),
+            "dataset": prov.get("dataset"),
+            "score": float(fid) if fid is not None and math.isfinite(fid) else None, "config": config}
+
+
+def _check_inputs(seeds: list[dict]) -> None:
+    """Refuse two inputs of the same run, or inputs of different configurations."""
+    runs = [(s["config_hash"], s["seed"]) for s in seeds if s["config_hash"] is not None]
+    dup = {r for r in runs if runs.count(r) > 1}
+    if dup:
+        raise ConfigError(f"inputs hold the same run twice ({sorted(dup)[0][0]}, seed {sorted(dup)[0][1]}); "
+                          "expected one input per seed")
+    datasets = {str(s["dataset"]) for s in seeds if s.get("dataset")}
+    if len(datasets) > 1:
+        raise ConfigError(f"inputs are on {len(datasets)} datasets ({', '.join(sorted(datasets))}); "
+                          "expected the seeds of one configuration")
+    hashes = {h for h, _ in runs}
+    if len(hashes) > 1:
+        raise ConfigError(f"inputs come from {len(hashes)} configurations ({', '.join(sorted(hashes))}); "
+                          "expected the seeds of one configuration")
+
+
+def check_claim(claim: Claim, seeds: list[dict], opts: argparse.Namespace) -> dict:
+    """The verdict dict: claim, per-seed scores, median and CI, verdict and the rule in words."""
+    for s in seeds:
+        if s.get("config") is not None and claim.get("row") is not None:
+            check_row(claim, s["config"], s["input"], opts.match_d_steps)
+    _check_inputs(seeds)
+    scores = [s["score"] for s in seeds if s["score"] is not None]
+    stats = describe(scores, level=opts.level, n_boot=opts.n_boot, seed=opts.bootstrap_seed)
+    verdict = decide(claim["fid"], scores, min_seeds=opts.min_seeds, ci=(stats["ci_lo"], stats["ci_hi"]))
+    rule = RULE.format(level=opts.level, n_boot=opts.n_boot, seed=opts.bootstrap_seed, min_seeds=opts.min_seeds)
+    datasets = sorted({str(s["dataset"]) for s in seeds if s.get("dataset")})
+    return {"claim_fid": claim["fid"], "row_id": claim.get("row_id"),
+            "dataset": claim.get("dataset") or ", ".join(datasets) or None,
+            "seeds": [{k: v for k, v in s.items() if k != "config"} for s in seeds],
+            "n_inputs": len(seeds), "n_scored": len(scores), "median": stats["median"],
+            "ci_lo": stats["ci_lo"], "ci_hi": stats["ci_hi"], "verdict": verdict, "rule": rule}
+
+
+def render(result: dict) -> str:
+    """The verdict as a small text table plus the rule."""
+    head = f"row {result['row_id']}: published FID" if result["row_id"] else "claimed FID"
+    lines = [f"{head} {result['claim_fid']:g} on {result['dataset'] or '(unknown dataset)'}", "",
+             f"{'seed':>6}  {'score':>12}  {'step':>8}  status       input"]
+    for s in result["seeds"]:
+        score = "-" if s["score"] is None else f"{s['score']:.4f}"
+        lines.append(f"{str(s['seed']):>6}  {score:>12}  {str(s['step']):>8}  {str(s['status']):<11}  {s['input']}")
+    lines += ["", f"median {result['median']:.4f}, CI [{result['ci_lo']:.4f}, {result['ci_hi']:.4f}] over "
+              f"{result['n_scored']} scored of {result['n_inputs']} seeds", f"verdict: {result['verdict']}",
+              f"rule: {result['rule']}"]
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ganaudit audit verdict", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                   help="one per seed: checkpoint, generator file, sample file/folder, or run directory")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--row", help="a published row id of --baselines, e.g. hub13")
+    what.add_argument("--claim-fid", type=float, help="a reported FID to check (with --dataset for sample files)")
+    p.add_argument("--dataset", help="dataset of the claim (default: the row's, or the checkpoints')")
+    p.add_argument("--baselines", default="audits/baselines/published_models.csv")
+    p.add_argument("--protocol", default="auto", help="evaluation protocol (default: auto, as in training)")
+    p.add_argument("--config", help="a run's config.yaml, for bare generator state_dicts")
+    p.add_argument("--root", default=".", help="where data/prepared/<dataset> lives (default: .)")
+    p.add_argument("--data-dir", default=None, help="prepared data (default: <root>/data/prepared/<dataset>)")
+    p.add_argument("--artifacts", default="artifacts", help="extractor weights and reference statistics")
+    p.add_argument("--record", default="artifacts/evals/verdict.jsonl", help="evaluation records appended here")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--any-d-steps", dest="match_d_steps", action="store_false",
+                   help="accept runs of another length than the row's")
+    p.add_argument("--min-seeds", type=int, default=3)
+    p.add_argument("--level", type=float, default=0.95, help="bootstrap CI level")
+    p.add_argument("--n-boot", type=int, default=10_000)
+    p.add_argument("--bootstrap-seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parser().parse_args(argv)
+    try:
+        if opts.row:
+            claim = published_claim(opts.row, Path(opts.baselines))
+            if opts.dataset and opts.dataset != claim["dataset"]:
+                raise ConfigError(f"option '--dataset' = '{opts.dataset}' but row {opts.row} is on "
+                                  f"'{claim['dataset']}'; expected no --dataset")
+        else:
+            claim = Claim(fid=opts.claim_fid, dataset=opts.dataset, row_id=None, row=None)
+        missing = [str(p) for p in opts.inputs if not p.exists()]
+        if missing:
+            raise ConfigError(f"input '{missing[0]}': no such file or directory; expected a checkpoint, "
+                              "generator file, sample file/folder or run directory")
+        seeds = [seed_score(path, claim, opts) for path in opts.inputs]
+        result = check_claim(claim, seeds, opts)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except GanauditError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=1, sort_keys=True, default=str) if opts.json else render(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Rebuild a generator from a reviewer's file, with what the file says about its run.
+
+    gen, info = load_generator(Path("runs/<run>/checkpoints/last.ckpt"))
+    gen(z [B, z_dim] ~ U(-1, 1)) -> images [B, 3, R, R] in [0, 1];  gen is in eval mode, on the CPU
+    info == {"config_hash", "seed", "step", "run_id", "dataset", "config", "z_dim", "format"}  (None if unknown)
+
+Accepted files, tried in this order:
+
+* a TorchScript generator (``torch.jit.save``), e.g. exported from another framework;
+* a Lightning checkpoint written by ganaudit's training (``last.ckpt`` or ``dstep-NNNNNNN.ckpt``): G is
+  rebuilt from ``checkpoint["hyper_parameters"]`` and its ``generator.*`` weights, loaded with
+  ``weights_only=True`` (no code from the file runs);
+* a generator ``state_dict`` (``{name: tensor}``, with or without a ``generator.`` prefix) together
+  with ``config``: a run's ``config.yaml`` (or a dict of the same shape) naming arch, norm, width, z_dim,
+  init and the dataset's resolution;
+* a pickled ``nn.Module`` (``torch.save(generator)``): unpickling runs code, so trusted files only.
+
+Any other content is a DataError naming the file and the accepted formats.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from ganaudit.errors import ConfigError, DataError
+
+__all__ = ["load_generator", "generator_from_lightning", "generator_from_state_dict", "is_lightning_checkpoint"]
+
+PREFIX = "generator."
+FORMATS = ("a TorchScript generator, a ganaudit Lightning checkpoint (runs/<run>/checkpoints/*.ckpt), "
+           "a generator state_dict with config=<run>/config.yaml, or a pickled nn.Module")
+
+
+def is_lightning_checkpoint(obj: Any) -> bool:
+    """Whether ``obj`` (a loaded checkpoint) is a Lightning checkpoint with saved hyperparameters."""
+    return isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict) and "hyper_parameters" in obj
+
+
+def _build(path: Path, arch: str, resolution: int, norm: str, width: float, z_dim: int, init: str,
+           weights: Mapping[str, torch.Tensor]) -> nn.Module:
+    """G of the given architecture with ``weights`` loaded strictly; the global RNG is left untouched."""
+    from ganaudit.archs import ARCHS
+
+    with torch.random.fork_rng(devices=[]):  # building initializes weights from the global RNG
+        gen, _ = ARCHS.get(arch).build(int(resolution), str(norm), float(width), int(z_dim), str(init))
+    try:
+        gen.load_state_dict(dict(weights), strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise DataError(f"checkpoint '{path}': generator weights do not fit arch '{arch}' (width {width}, "
+                        f"z_dim {z_dim}, resolution {resolution}): {first}") from None
+    gen.z_dim = int(z_dim)
+    return gen.eval()
+
+
+def _generator_weights(state: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """``generator.*`` entries with the prefix removed, or all entries when none has the prefix."""
+    prefixed = {k[len(PREFIX):]: v for k, v in state.items() if k.startswith(PREFIX)}
+    return prefixed or {k: v for k, v in state.items() if not k.startswith("discriminator.")}
+
+
+def _run_id(path: Path) -> str | None:
+    """``<run>`` for ``.../<run>/checkpoints/<file>``, else None."""
+    return path.parent.parent.name if path.parent.name == "checkpoints" else None
+
+
+def generator_from_lightning(ckpt: dict, path: Path) -> tuple[nn.Module, dict]:
+    """G and its run info from a loaded ganaudit Lightning checkpoint (see module docstring)."""
+    hp = dict(ckpt["hyper_parameters"])
+    missing = {"arch", "resolution", "norm", "width", "z_dim"} - set(hp)
+    if missing:
+        raise DataError(f"checkpoint '{path}' lacks hyperparameters {sorted(missing)}; expected one written "
+                        "by ganaudit's training (GANModule)")
+    gen = _build(path, hp["arch"], hp["resolution"], hp["norm"], hp["width"], hp["z_dim"], hp.get("init", "v2"),
+                 _generator_weights(ckpt["state_dict"]))
+    extra = ckpt.get("ganaudit") or {}
+    config = extra.get("config")
+    return gen, {"format": "lightning", "config_hash": extra.get("config_hash"), "seed": extra.get("seed"),
+                 "step": extra.get("d_step"), "run_id": _run_id(path), "z_dim": int(hp["z_dim"]),
+                 "config": config, "dataset": (config or {}).get("dataset", {}).get("name")}
+
+
+def _read_config(config: str | Path | Mapping) -> dict:
+    """A run's resolved config as a plain dict, from a YAML file or a mapping."""
+    if isinstance(config, Mapping):
+        return dict(config)
+    from omegaconf import OmegaConf
+
+    path = Path(config)
+    if not path.is_file():
+        raise ConfigError(f"option 'config' = '{path}': no such file; expected a run's config.yaml "
+                          "(runs/<run>/config.yaml)")
+    return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+
+
+def generator_from_state_dict(state: Mapping[str, Any], config: str | Path | Mapping, path: Path) -> tuple[nn.Module, dict]:
+    """G from a bare generator ``state_dict`` and the run config that describes it."""
+    cfg = _read_config(config)
+    try:
+        arch, norm = cfg["arch"], cfg["norm"]["name"]
+        resolution = arch.get("resolution") or cfg["dataset"]["resolution"]
+        args = (arch["name"], resolution, norm, arch.get("width", 1.0), arch.get("z_dim", 128), arch.get("init", "v2"))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"option 'config': missing {exc} in {config!s}; expected a run's config.yaml with "
+                          "arch.name, arch.width, arch.z_dim, norm.name and dataset.resolution") from None
+    gen = _build(path, *args, weights=_generator_weights(state))
+    return gen, {"format": "state_dict", "config_hash": None, "seed": cfg.get("seed"), "step": None,
+                 "run_id": _run_id(path), "z_dim": int(args[4]), "config": cfg,
+                 "dataset": (cfg.get("dataset") or {}).get("name")}
+
+
+def _is_torchscript(path: Path) -> bool:
+    return zipfile.is_zipfile(path) and any("/code/" in n for n in zipfile.ZipFile(path).namelist())
+
+
+def load_generator(path: str | Path, config: str | Path | Mapping | None = None) -> tuple[nn.Module, dict]:
+    """``(generator in eval mode on the CPU, run info)`` from any accepted file (module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"checkpoint '{path}': no such file; expected {FORMATS}")
+    if _is_torchscript(path):
+        from ganaudit.evaluate import load_generator_checkpoint
+
+        gen = load_generator_checkpoint(path)
+        return gen.eval(), _unknown("torchscript", path, gen)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # not plain tensors/containers: a pickled module (trusted files only)
+        from ganaudit.evaluate import load_generator_checkpoint
+
+        gen = load_generator_checkpoint(path)
+        return gen.eval(), _unknown("pickle", path, gen)
+    if is_lightning_checkpoint(obj):
+        return generator_from_lightning(obj, path)
+    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        if config is None:
+            raise ConfigError(f"checkpoint '{path}' is a bare state_dict; pass config=<run>/config.yaml "
+                              "(the run configuration that built it)")
+        return generator_from_state_dict(obj, config, path)
+    raise DataError(f"checkpoint '{path}' holds a {type(obj).__name__} of no known layout; expected {FORMATS}")
+
+
+def _unknown(fmt: str, path: Path, gen: nn.Module) -> dict:
+    z_dim = getattr(gen, "z_dim", None)
+    return {"format": fmt, "config_hash": None, "seed": None, "step": None, "run_id": _run_id(path),
+            "z_dim": int(z_dim) if z_dim is not None else None, "config": None, "dataset": None}

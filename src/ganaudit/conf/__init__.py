@@ -1,0 +1,1 @@
+"""Hydra configuration package: the primary configs and their groups (``pkg://ganaudit.conf``)."""
