@@ -35,6 +35,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                         "audit a study's results; 'audit verdict' checks a reported FID against seeds"),
     "weights": Subcommand("ganaudit.metrics.fetch_weights", False, "fetch | ensure feature-extractor weights"),
 }
+# Subcommands whose determinism mode is set in the environment before torch is imported (a restart of
+# the same command line, as `python -m ganaudit.<module>` does): subcommand -> primary config name.
+REEXEC_CONFIG = {"train": "config", "study": "run_study", "evaluate": "evaluate", "audit verdict": "evaluate"}
 AUDIT_VERDICT = Subcommand("ganaudit.audit.claim", False, "verdict for one published row or claimed FID")
 
 
@@ -55,6 +58,7 @@ def _resolve(name: str, rest: list[str]) -> tuple[str, Subcommand, list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Dispatch ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    from_command_line = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(usage())
@@ -64,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     label, sub, rest = _resolve(argv[0], argv[1:])
+    if from_command_line and label in REEXEC_CONFIG:  # before the module imports torch
+        from ganaudit.determinism import reexec_for_mode
+
+        reexec_for_mode(REEXEC_CONFIG[label])
     entry = importlib.import_module(sub.module).main
     if not sub.hydra:
         return int(entry(rest) or 0)

@@ -17,6 +17,11 @@ NaN samples are refused with a DataError.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # determinism=portable pins kernel choices that torch reads at import
+    from ganaudit.determinism import reexec_for_mode
+
+    reexec_for_mode("evaluate")
+
 import json
 import sys
 from pathlib import Path
@@ -274,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         opts = compose_options(argv)
+        from ganaudit.determinism import enforce
+
+        enforce(str(opts.determinism))  # the kernels training used: the same FID bits as training recorded
         dataset = opts.dataset.name if opts.get("dataset") else None
         record = evaluate_samples(
             Path(str(opts.samples)), dataset=dataset, protocol=str(opts.protocol), data_dir=opts.data_dir,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -113,8 +114,10 @@ def seed_score(path: Path, claim: Claim, opts: argparse.Namespace) -> dict:
     if path.is_dir() and (path / "result.json").is_file():
         return _run_dir_score(path)
     from ganaudit.checkpoints import load_generator
+    from ganaudit.determinism import MODE_ENV, enforce
     from ganaudit.evaluate import CHECKPOINT_SUFFIXES, evaluate_samples
 
+    enforce(os.environ.get(MODE_ENV) or "portable")  # the kernels the runs were trained with (ganaudit.cli)
     config = None
     if path.suffix in CHECKPOINT_SUFFIXES:
         config = load_generator(path, opts.config)[1].get("config")
