@@ -117,9 +117,9 @@ def test_checkpoint_refuses_another_dataset_and_foreign_files(tmp_path, smoke, c
     assert rc == 2 and "trained on 'digits'" in err and err.count("\n") == 1
     torch.save({"epoch": 3, "note": "not a generator"}, tmp_path / "x.ckpt")
     rc, _, err = cli(capsys, f"samples={tmp_path / 'x.ckpt'}", "dataset=digits", f"artifacts={digits_weights.parent}")
-    assert rc == 2 and "no known layout" in err and "x.ckpt" in err
+    assert rc == 1 and "no known layout" in err and "x.ckpt" in err  # bad input data: a failure (CONTRACTS §6)
     rc, _, err = cli(capsys, f"samples={tmp_path / 'none.ckpt'}", "dataset=digits")
-    assert rc == 2 and "no such file" in err
+    assert rc == 1 and "no such file" in err
 
 
 def test_verdict_from_run_checkpoints(tmp_path, smoke, capsys):
