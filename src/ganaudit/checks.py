@@ -66,8 +66,8 @@ def run_exit_code(result: dict) -> int:
     if status == "ok":
         return EXIT_OK
     if status == "diverged":
-        print(f"note: run {where} diverged at D step {result.get('diverged_step')} ({result.get('reason')}); "
-              "recorded as a result (status: diverged)", file=sys.stderr)
+        report(f"run {where} diverged at D step {result.get('diverged_step')} ({result.get('reason')}); "
+               "recorded as a result (status: diverged)", prefix="note: ")
         return EXIT_OK
     report(f"run {where} failed: {result.get('reason')}; details in {where}/result.json; rerun the same "
            "command to resume from its last checkpoint")

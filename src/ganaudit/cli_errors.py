@@ -31,9 +31,10 @@ def exit_code(exc: BaseException) -> int:
     return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILURE
 
 
-def report(message: str) -> None:
-    """Print ``error: <message>`` as one line on stderr (newlines in the message are joined)."""
-    print("error: " + " ".join(str(message).split("\n")), file=sys.stderr, flush=True)
+def report(message: str, prefix: str = "error: ") -> None:
+    """Print ``<prefix><message>`` as one line on stderr (newlines in the message are joined): the one
+    place where the command-line layer writes its messages (library code logs)."""
+    print(prefix + " ".join(str(message).split("\n")), file=sys.stderr, flush=True)
 
 
 def run_cli(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:

@@ -102,7 +102,9 @@ def reexec_for_mode(config_name: str = "config") -> None:
     try:
         mode = mode_from_argv(sys.argv[1:], config_name)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from ganaudit.cli_errors import report
+
+        report(str(exc))
         sys.exit(2)
     env = mode_env(mode)
     if mode == "fast" or not _env_differs(env):
@@ -110,7 +112,9 @@ def reexec_for_mode(config_name: str = "config") -> None:
         os.environ.pop(_REEXEC_MARK, None)  # restarted once; this process's children start afresh
         return
     if os.environ.get(_REEXEC_MARK):  # the restarted process still lacks them: never loop
-        print(f"error: determinism={mode}: the environment could not be set for {sys.argv[0]}", file=sys.stderr)
+        from ganaudit.cli_errors import report
+
+        report(f"determinism={mode}: the environment could not be set for {sys.argv[0]}")
         sys.exit(1)
     env[_REEXEC_MARK] = "1"
     sys.stdout.flush()

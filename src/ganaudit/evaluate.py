@@ -262,6 +262,9 @@ def compose_options(argv: list[str]):
 
     from ganaudit.config import compose
 
+    # "samples_range=-1,1" is a range, not a Hydra sweep: pass it as a string
+    argv = [f"samples_range='{a.split('=', 1)[1]}'" if a.startswith("samples_range=") and "'" not in a
+            and '"' not in a else a for a in argv]
     cfg = compose(argv, config_name="evaluate")
     if OmegaConf.is_missing(cfg, "samples"):
         raise ConfigError("missing option 'samples='; usage: ganaudit evaluate "

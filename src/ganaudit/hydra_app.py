@@ -33,20 +33,25 @@ def config_path() -> str:
 
 
 def hydra_app(config_name: str) -> Callable[[Callable], Callable[[], None]]:
-    """Decorator: ``task(cfg)`` becomes a zero-argument Hydra entry point reading ``sys.argv``.
+    """Decorator: ``task(cfg)`` becomes a Hydra entry point reading ``sys.argv`` when called without
+    arguments (``entry(cfg)`` runs the task on an already composed config, as ``hydra.main`` allows).
 
     A bad ``GANAUDIT_CONF`` is a one-line error and exit 2, before Hydra starts.
     """
 
-    def wrap(task: Callable) -> Callable[[], None]:
+    def wrap(task: Callable) -> Callable[..., None]:
         @functools.wraps(task)
-        def entry() -> None:
+        def entry(cfg=None) -> None:
+            if cfg is not None:  # as hydra.main: a composed config is passed straight to the task
+                return task(cfg)
             from ganaudit.errors import ConfigError
 
             try:
                 path = config_path()
             except ConfigError as exc:
-                print(f"error: {exc}", file=sys.stderr)
+                from ganaudit.cli_errors import report
+
+                report(str(exc))
                 raise SystemExit(2) from None
             import hydra
 

@@ -211,7 +211,7 @@ def test_cli_argument_errors():
     assert (opts.record, opts.dataset.name) == ("./artifacts/evals/reviewer.jsonl", "digits")
     with pytest.raises(ConfigError, match="allowed values for option .dataset.: .*digits"):
         ev.compose_options(["samples=a.npz", "dataset=digitz"])
-    assert ev.main(["samples=/nonexistent.npz", "dataset=digits", "artifacts=/nonexistent"]) == 2
+    assert ev.main(["samples=/nonexistent.npz", "dataset=digits", "artifacts=/nonexistent"]) == 1  # a failure
 
 
 def test_tanh_generator_checkpoint_is_refused_unless_named(tmp_path, digits_weights, digits_view, capsys):

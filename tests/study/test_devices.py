@@ -60,11 +60,12 @@ def test_live_processes_get_distinct_slots_and_a_dead_ones_slot_is_reused(tmp_pa
 
 @pytest.mark.timeout(240)
 def test_parallel_launcher_pins_each_concurrent_run_to_its_own_gpu(tmp_path):
-    """4 fake GPUs -> n_jobs 4 -> 8 stand-in runs, 4 at a time, each worker on its own device."""
+    """4 fake GPUs -> n_jobs 4 -> 8 stand-in runs (2 demo configurations x 4 seeds), 4 at a time, each
+    worker on its own device."""
     env = {**os.environ, "GANAUDIT_ROOT": str(tmp_path), "GANAUDIT_FAKE_GPUS": "4",
            "GANAUDIT_DEVICE_LOCKS": str(tmp_path / "locks"), "PYTHONPATH": str(REPO / "src")}
     cmd = [sys.executable, "-m", "ganaudit.study", "study=demo", "study_task.name=standin", "hydra/launcher=parallel",
-           "study.hparams.fixed=[{lr:0.0002,beta1:0.5,beta2:0.999,n_dis:1}]", "study.seeds=[0,1]",
+           "study.hparams.fixed=[{lr:0.0002,beta1:0.5,beta2:0.999,n_dis:1}]", "study.seeds=[0,1,2,3]",
            "+study_task.options.sleep_s=1.5"]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=220)
     assert proc.returncode == 0, proc.stderr[-3000:]

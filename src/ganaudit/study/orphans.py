@@ -50,8 +50,10 @@ def _alive(pid: int) -> bool:
 
 
 def _end(pid: int) -> None:
-    print(f"ganaudit: the study process {pid} is gone; ending its worker {os.getpid()} (the run resumes from "
-          "its last checkpoint when the study is rerun)", file=sys.stderr, flush=True)
+    from ganaudit.cli_errors import report
+
+    report(f"the study process {pid} is gone; ending its worker {os.getpid()} (the run resumes from "
+           "its last checkpoint when the study is rerun)", prefix="ganaudit: ")
     os._exit(1)
 
 
