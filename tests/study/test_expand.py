@@ -107,6 +107,8 @@ def test_axis_given_as_mapping_and_only_filter():
     ({"configurations": {}}, "empty"),
     ({"name": ""}, "study.name"),
     ({"hparams": {"modes": ["fixed"]}}, "hparams.fixed is empty"),
+    # a list entry that names axes directly would otherwise train the base configuration silently
+    ({"configurations": {"list": [{"label": "x", "loss": "hinge"}]}}, r"unknown keys \['loss'\]"),
 ])
 def test_malformed_study_raises_config_error(bad, match):
     with pytest.raises(ConfigError, match=match):

@@ -33,6 +33,8 @@ from ganaudit.errors import ConfigError
 from ganaudit.utils.overrides import override_dict
 from ganaudit.study.hparams import grid_settings, random_settings, setting_id, setting_overrides
 
+LIST_ENTRY_KEYS = frozenset({"label", "overrides", "only"})  # of a study.configurations.list entry
+
 MODES = ("fixed", "grid", "random", "bo")
 
 
@@ -193,6 +195,10 @@ def parse_configurations(raw: Mapping) -> list[Configuration]:
     for entry in raw.get("list") or []:
         if "label" not in entry:
             raise ConfigError(f"study.configurations.list entry {entry} needs a 'label'")
+        unknown = sorted(set(entry) - LIST_ENTRY_KEYS)
+        if unknown:  # e.g. {label: x, loss: hinge}: silently ignored, it would train the base configuration
+            raise ConfigError(f"study.configurations.list entry '{entry['label']}' has unknown keys {unknown}; "
+                              f"expected {sorted(LIST_ENTRY_KEYS)}, e.g. {{label: x, overrides: [loss=hinge]}}")
         overrides = tuple(str(o) for o in entry.get("overrides") or [])
         axes_of = override_dict(overrides, as_text=True)
         configs.append(Configuration(label=str(entry["label"]), overrides=overrides, axes=axes_of,
