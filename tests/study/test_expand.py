@@ -136,6 +136,6 @@ def test_demo_study_shape():
     spec = StudySpec.from_config(OmegaConf.load(CONF / "study" / "demo.yaml"), KEYS)
     runs = spec.expand_static()
     assert len(spec.configurations) == 2 and spec.seeds == [0, 1, 2] and len(runs) == 6
-    assert {r.hparams["lr"] for r in runs} == {0.001} and {r.label for r in runs} == {"loss=ns,norm=spectral",
+    assert {r.hparams["lr"] for r in runs} == {0.001} and {r.label for r in runs} == {"loss=hinge,norm=spectral",
                                                                                    "loss=wgan,norm=spectral"}
     assert all("dataset=digits" in r.overrides for r in runs)
