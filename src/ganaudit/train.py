@@ -94,7 +94,17 @@ def _eval_callback(cfg: DictConfig, rdir: Path, context: dict, evaluate_fn: Any)
                 grid_fn=step_grid_writer(rdir, kwargs["dataset"], kwargs["protocol"]))
 
 
+def _quiet_lightning() -> None:
+    """Keep a run's output to what it says about the run: drop Lightning's start-up tips and hardware
+    lines, and a deprecation warning raised inside Lightning itself (nothing a user can act on)."""
+    import logging
+
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+
+
 def _trainer(cfg: DictConfig, rdir: Path, callbacks: list[pl.Callback]) -> pl.Trainer:
+    _quiet_lightning()
     stop_at = cfg.trainer.stop_at
     max_steps = int(cfg.trainer.d_steps) if stop_at is None else min(int(stop_at), int(cfg.trainer.d_steps))
     return pl.Trainer(
