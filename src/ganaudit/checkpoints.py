@@ -85,6 +85,20 @@ def generator_from_lightning(ckpt: dict, path: Path) -> tuple[nn.Module, dict]:
                  "config": config, "dataset": (config or {}).get("dataset", {}).get("name")}
 
 
+def _check_same_run(info: dict, config: str | Path | Mapping, path: Path) -> None:
+    """ConfigError when ``config`` (given beside a run checkpoint) is not the configuration that trained it."""
+    from omegaconf import OmegaConf
+
+    from ganaudit.config import config_hash
+
+    own = info.get("config_hash")
+    given = config_hash(OmegaConf.create(_read_config(config)))
+    if own is not None and given != own:
+        raise ConfigError(f"option 'config' = '{config}' is configuration {given}, but checkpoint '{path}' was "
+                          f"trained under configuration {own} (seed {info.get('seed')}); expected that run's own "
+                          "config.yaml, or no config option (a run checkpoint carries its configuration)")
+
+
 def _read_config(config: str | Path | Mapping) -> dict:
     """A run's resolved config as a plain dict, from a YAML file or a mapping."""
     if isinstance(config, Mapping):
@@ -136,7 +150,10 @@ def load_generator(path: str | Path, config: str | Path | Mapping | None = None)
         gen = load_generator_checkpoint(path)
         return gen.eval(), _unknown("pickle", path, gen)
     if is_lightning_checkpoint(obj):
-        return generator_from_lightning(obj, path)
+        gen, info = generator_from_lightning(obj, path)
+        if config is not None:
+            _check_same_run(info, config, path)
+        return gen, info
     if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         if config is None:
             raise ConfigError(f"checkpoint '{path}' is a bare state_dict; pass config=<run>/config.yaml "

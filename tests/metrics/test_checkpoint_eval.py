@@ -150,3 +150,22 @@ def test_verdict_from_run_checkpoints(tmp_path, smoke, capsys):
     # the same run twice is one seed, not two
     assert verdict(["--claim-fid", "1", str(run), str(run), *common]) == 2
     assert "same run twice" in capsys.readouterr().err
+
+
+def test_checkpoint_evaluated_under_another_configuration_is_refused(tmp_path, smoke, capsys):
+    """config= beside a run checkpoint must be that run's configuration: its own passes, another is refused."""
+    import yaml
+
+    _, digits_weights, result = smoke
+    run = Path(result["run_dir"])
+    last = run / "checkpoints" / "last.ckpt"
+    common = (f"artifacts={digits_weights.parent}", f"record={tmp_path / 'r.jsonl'}")
+    rc, out, err = cli(capsys, f"samples={last}", f"config={run / 'config.yaml'}", *common)
+    assert rc == 0, err
+    assert json.loads(out)["fid"] == result["evals"][-1]["fid"]
+    other = yaml.safe_load((run / "config.yaml").read_text())
+    other["loss"]["name"] = "wgan" if other["loss"]["name"] != "wgan" else "ns"
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(other))
+    rc, _, err = cli(capsys, f"samples={last}", f"config={tmp_path / 'other.yaml'}", *common)
+    assert rc == 2 and result["config_hash"] in err and "trained under configuration" in err, err
+    assert err.count("\n") == 1
