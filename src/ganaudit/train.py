@@ -101,6 +101,9 @@ def _quiet_lightning() -> None:
 
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # On a machine with SLURM installed Lightning suggests srun; ganaudit's SLURM launcher runs each run
+    # as its own job (hydra/launcher=slurm), so the hint does not apply.
+    warnings.filterwarnings("ignore", message=r".*The `srun` command is available on your system.*")
 
 
 def _trainer(cfg: DictConfig, rdir: Path, callbacks: list[pl.Callback]) -> pl.Trainer:
