@@ -9,7 +9,6 @@ code of a finished run (docs/CONTRACTS.md, "Errors and exit codes").
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from ganaudit.cli_errors import EXIT_FAILURE, EXIT_OK, report

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from typing import Callable
 
 PACKAGE_CONF = "pkg://ganaudit.conf"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ganaudit.checks import check_writable, params_datasets, prepare_hint
+from ganaudit.checks import check_writable, params_datasets
 from ganaudit.errors import DataError, GanauditError, WeightsError
 
 __all__ = ["study_datasets", "preflight_study"]
