@@ -38,6 +38,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 # Subcommands whose determinism mode is set in the environment before torch is imported (a restart of
 # the same command line, as `python -m ganaudit.<module>` does): subcommand -> primary config name.
 REEXEC_CONFIG = {"train": "config", "study": "run_study", "evaluate": "evaluate", "audit verdict": "evaluate"}
+# ... and the argparse subcommands that take --determinism (default portable) for the same reason
+REEXEC_FLAG = {"audit"}
 AUDIT_VERDICT = Subcommand("ganaudit.audit.claim", False, "verdict for one published row or claimed FID")
 
 
@@ -72,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         from ganaudit.determinism import reexec_for_mode
 
         reexec_for_mode(REEXEC_CONFIG[label])
+    elif from_command_line and label in REEXEC_FLAG and rest[:1] != ["compare"]:
+        from ganaudit.determinism import reexec_cli
+
+        reexec_cli()
     entry = importlib.import_module(sub.module).main
     if not sub.hydra:
         return int(entry(rest) or 0)

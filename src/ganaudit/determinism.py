@@ -31,7 +31,8 @@ from typing import Mapping, Sequence
 from ganaudit.errors import ConfigError
 
 __all__ = ["MODES", "DEFAULT_MODE", "MODE_ENV", "PORTABLE_ENV", "mode_env", "mode_from_argv",
-           "reexec_for_mode", "missing_settings", "apply", "enforce", "settings", "cpu_summary"]
+           "reexec_for_mode", "reexec_cli", "reexec_into", "mode_from_flag", "missing_settings", "apply", "enforce", "kernels_in_force",
+           "settings", "cpu_summary"]
 
 MODES = ("portable", "fast")
 DEFAULT_MODE = "portable"
@@ -106,6 +107,37 @@ def reexec_for_mode(config_name: str = "config") -> None:
 
         report(str(exc))
         sys.exit(2)
+    reexec_into(mode)
+
+
+def mode_from_flag(argv: Sequence[str], default: str = DEFAULT_MODE) -> str:
+    """The mode an argparse command line asks for with ``--determinism MODE`` (or ``=MODE``), else
+    ``default``; ConfigError for an unknown mode."""
+    mode = default
+    for i, arg in enumerate(argv):
+        if arg == "--determinism" and i + 1 < len(argv):
+            mode = argv[i + 1]
+        elif arg.startswith("--determinism="):
+            mode = arg.partition("=")[2]
+    return check_mode(mode, "--determinism")
+
+
+def reexec_cli(default: str = DEFAULT_MODE) -> None:
+    """:func:`reexec_for_mode` for the argparse commands that compute numbers outside training
+    (reference statistics, the real-data floor, the audit): ``--determinism portable|fast``, default
+    ``default``. Call from ``__main__``; a bad mode exits with status 2 and a one-line message."""
+    try:
+        mode = mode_from_flag(sys.argv[1:], default)
+    except ConfigError as exc:
+        from ganaudit.cli_errors import report
+
+        report(str(exc))
+        sys.exit(2)
+    reexec_into(mode)
+
+
+def reexec_into(mode: str) -> None:
+    """Restart this process in the environment of ``mode`` unless it already runs in it."""
     env = mode_env(mode)
     if mode == "fast" or not _env_differs(env):
         os.environ[MODE_ENV] = mode  # fast needs no restart: children inherit the marker
@@ -189,6 +221,20 @@ def enforce(mode: str) -> dict:
             "or choose determinism=fast")
     _runtime(mode)
     return settings(mode)
+
+
+def kernels_in_force(device: str = "cpu") -> str:
+    """Which kernels this process computes with on ``device``: ``portable-cpu`` when every portable
+    setting (the import-time environment and the runtime switches) is in force, else ``fast-cpu``;
+    ``<mode>-cuda`` on a GPU (whose bits depend on the GPU model as well; docs/notes/training.md).
+    Caches of computed numbers (reference statistics) carry it in their key, so numbers computed with
+    one kind of kernels are never reused by a computation with the other."""
+    import torch
+
+    kind = str(getattr(device, "type", device)).split(":")[0]
+    portable = (not missing_settings("portable") and not torch.backends.mkldnn.enabled
+                and not torch._C._get_nnpack_enabled() and torch.get_num_threads() == 1)
+    return f"{'portable' if portable else 'fast'}-{kind}"
 
 
 def cpu_summary() -> dict:

@@ -54,15 +54,17 @@ def test_stats_equal_direct_computation_and_repeat_encodes_nothing(tmp_path, vie
     assert fid(first.features, second.features) < 1e-9
 
 
-@pytest.mark.parametrize("change", ["manifest", "weights", "n", "protocol"])
+@pytest.mark.parametrize("change", ["manifest", "weights", "n", "protocol", "kernels"])
 def test_key_changes_with_every_input(tmp_path, change):
     proto = protocol_for("digits", "digits_cnn")
-    base = key_fields(proto, "digits", "m" * 64, "w" * 64, 500)
+    base = key_fields(proto, "digits", "m" * 64, "w" * 64, 500, "portable-cpu")
     other = {
-        "manifest": key_fields(proto, "digits", "x" * 64, "w" * 64, 500),
-        "weights": key_fields(proto, "digits", "m" * 64, "x" * 64, 500),
-        "n": key_fields(proto, "digits", "m" * 64, "w" * 64, 499),
-        "protocol": key_fields(dataclasses.replace(proto, name="other"), "digits", "m" * 64, "w" * 64, 500),
+        "manifest": key_fields(proto, "digits", "x" * 64, "w" * 64, 500, "portable-cpu"),
+        "weights": key_fields(proto, "digits", "m" * 64, "x" * 64, 500, "portable-cpu"),
+        "n": key_fields(proto, "digits", "m" * 64, "w" * 64, 499, "portable-cpu"),
+        "protocol": key_fields(dataclasses.replace(proto, name="other"), "digits", "m" * 64, "w" * 64, 500,
+                               "portable-cpu"),
+        "kernels": key_fields(proto, "digits", "m" * 64, "w" * 64, 500, "fast-cpu"),
     }[change]
     assert cache_path(tmp_path, base) != cache_path(tmp_path, other)
 
@@ -81,3 +83,27 @@ def test_too_small_split_is_refused(tmp_path):
     small = FakeView(np.zeros((10, 8, 8, 3), np.uint8))
     with pytest.raises(DataError, match="needs its first 500"):
         get_or_compute(protocol_for("digits", "digits_cnn"), "digits", small, CountingExtractor(), tmp_path)
+
+
+def test_statistics_of_other_kernels_are_not_reused(tmp_path, view):
+    """Portable and fast kernels give statistics under different keys: a portable evaluation never
+    scores against numbers that this CPU's own kernels computed (and the reverse)."""
+    from ganaudit.determinism import enforce, kernels_in_force
+
+    proto = protocol_for("digits", "digits_cnn")
+    enforce("portable")  # the suite's environment is portable (tests/conftest.py); the switches too
+    assert kernels_in_force() == "portable-cpu" and kernels_in_force("cuda:0") == "portable-cuda"
+    ext = CountingExtractor()
+    portable = get_or_compute(proto, "digits", view, ext, tmp_path)
+    assert portable.meta["kernels"] == "portable-cpu" and ext.images == 500
+    torch.backends.mkldnn.enabled = True  # one runtime switch off the portable setting: other kernels
+    try:
+        assert kernels_in_force() == "fast-cpu"
+        fast = get_or_compute(proto, "digits", view, ext, tmp_path)
+    finally:
+        torch.backends.mkldnn.enabled = False
+    assert fast.meta["kernels"] == "fast-cpu" and ext.images == 1000  # computed again, not reused
+    assert cache_path(tmp_path, fast.meta) != cache_path(tmp_path, portable.meta)
+    assert len(list((tmp_path / "refstats" / "digits").glob("*.npz"))) == 2
+    assert get_or_compute(proto, "digits", view, ext, tmp_path).meta["kernels"] == "portable-cpu"
+    assert ext.images == 1000  # back in portable: the portable file again, nothing computed

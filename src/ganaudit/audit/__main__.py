@@ -25,6 +25,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default="data/prepared",
                    help="prepared datasets (real-data floor and real-image grid; '' to skip)")
     p.add_argument("--artifacts", default="artifacts", help="extractor weights and reference statistics")
+    p.add_argument("--determinism", choices=["portable", "fast"], default="portable",
+                   help="kernels of the real-data floor (ganaudit.determinism): portable = the same bits "
+                        "on any x86-64 CPU, as the runs (default); fast = this CPU's own")
     for f in dataclasses.fields(AuditOptions):
         kind = (lambda s: s.lower() in ("1", "true", "yes")) if f.type in (bool, "bool") else \
             {"int": int, "float": float, "str": str}.get(str(f.type), str)
@@ -42,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     opts = AuditOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(AuditOptions)})
     try:
+        if args.data_root:  # the floor is computed here: with the kernels (and statistics) of the runs
+            from ganaudit.determinism import enforce
+
+            enforce(args.determinism)
         paths = write_audit(args.results, args.out, opts, baselines=args.baselines or None,
                             data_root=args.data_root or None, artifacts_dir=args.artifacts or None)
     except GanauditError as exc:
@@ -52,4 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from ganaudit.determinism import reexec_cli
+
+    reexec_cli()  # --determinism portable (default): restart with the pinned kernels' environment
     raise SystemExit(main())

@@ -8,6 +8,7 @@ test images) that is the first 500 train images. A generator that reproduced the
 exactly would score about this; ratios ``FID / floor`` say how far a run is from real data.
 
     python -m ganaudit.metrics.floor digits [--protocol auto] [--data-dir data/prepared/digits] [--artifacts artifacts]
+                                            [--determinism portable|fast]
 """
 
 from __future__ import annotations
@@ -69,16 +70,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--protocol", default="auto")
     p.add_argument("--data-dir", default=None, help="prepared store (default data/prepared/<dataset>)")
     p.add_argument("--artifacts", default="artifacts")
+    p.add_argument("--determinism", choices=["portable", "fast"], default="portable",
+                   help="kernels (ganaudit.determinism): portable = the same bits on any x86-64 CPU, as the "
+                        "runs and the audit use (default); fast = this CPU's own")
     args = p.parse_args(argv)
     try:
+        from ganaudit.determinism import enforce
+
+        enforce(args.determinism)  # the runs' kernels, and their reference statistics
         rec = real_floor(args.dataset, args.protocol, artifacts_dir=Path(args.artifacts),
                          data_dir=Path(args.data_dir or Path("data/prepared") / args.dataset))
     except GanauditError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        from ganaudit.cli_errors import exit_code, report
+
+        report(str(exc))
+        return exit_code(exc)  # 2 for a bad option, 1 for missing data or weights
     print(json.dumps(rec, indent=2, sort_keys=True, default=str))
     return 0
 
 
 if __name__ == "__main__":
+    from ganaudit.determinism import reexec_cli
+
+    reexec_cli()  # --determinism portable (default): restart with the pinned kernels' environment
     sys.exit(main())

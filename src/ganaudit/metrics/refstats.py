@@ -1,7 +1,9 @@
 """Reference statistics of a real split (mu, Sigma and, for KID, the features), cached on disk.
 
 Cache key: sha256 of the canonical JSON of everything that can change the numbers: protocol name,
-extractor, real split, its manifest digest, the extractor weights sha256, N real and a format
+extractor, real split, its manifest digest, the extractor weights sha256, N real, the kernels they
+are computed with (``portable-cpu``, ``fast-cpu``, ``<mode>-cuda``: ganaudit.determinism.kernels_in_force;
+a portable run never scores against statistics that the machine's fast kernels computed) and a format
 version. Files: ``<artifacts>/refstats/<dataset>/<protocol>-<key[:16]>.npz`` written to a temporary
 name and ``os.replace``d (atomic). Loading re-checks the stored key fields against the requested
 ones, so a file that does not belong to the current split/weights is refused (DataError), never
@@ -27,7 +29,7 @@ from ganaudit.metrics.protocols import Protocol, protocol_for
 from ganaudit.utils.io import atomic_save
 from ganaudit.utils.log import setup_cli_logging
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the kernels are part of the key
 
 
 @dataclass
@@ -44,12 +46,13 @@ class RefStats:
         return int(self.meta["n_real"])
 
 
-def key_fields(proto: Protocol, dataset: str, manifest_digest: str, weights_sha256: str, n_real: int) -> dict:
+def key_fields(proto: Protocol, dataset: str, manifest_digest: str, weights_sha256: str, n_real: int,
+               kernels: str) -> dict:
     """The fields hashed into the cache key (and stored in the file for re-checking)."""
     return {"format": FORMAT_VERSION, "protocol": proto.name, "extractor": proto.extractor,
             "dataset": dataset, "split": proto.real_split, "split_manifest_digest": manifest_digest,
             "extractor_weights_sha256": weights_sha256, "n_real": int(n_real),
-            "features_kept": proto.keep_real_features}
+            "features_kept": proto.keep_real_features, "kernels": kernels}
 
 
 def cache_key(fields: dict) -> str:
@@ -111,7 +114,10 @@ def get_or_compute(proto: Protocol, dataset: str, view, extractor, artifacts_dir
     if len(view) < n_real:
         raise DataError(f"{dataset} {proto.real_split} split has {len(view)} images; protocol "
                         f"'{proto.name}' needs its first {n_real}")
-    fields = key_fields(proto, dataset, view.manifest_digest, extractor.weights_sha256, n_real)
+    from ganaudit.determinism import kernels_in_force
+
+    fields = key_fields(proto, dataset, view.manifest_digest, extractor.weights_sha256, n_real,
+                        kernels_in_force(torch.device(device).type))
     path = cache_path(artifacts_dir, fields)
     if path.is_file():
         return load(path, fields)
@@ -129,10 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--protocol", default="auto")
     parser.add_argument("--data-dir", type=Path, default=None, help="default: data/prepared/<dataset>")
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"))
+    parser.add_argument("--determinism", choices=["portable", "fast"], default="portable",
+                        help="kernels (ganaudit.determinism): portable = the same bits on any x86-64 CPU, "
+                             "as the runs and `dvc repro` use (default); fast = this CPU's own")
     args = parser.parse_args(argv)
     setup_cli_logging()
     from ganaudit.data import open_split
+    from ganaudit.determinism import enforce
     from ganaudit.metrics.features import EXTRACTORS
+
+    enforce(args.determinism)  # the runs' kernels: statistics keyed portable-cpu (or fast-cpu)
 
     proto = protocol_for(args.dataset, args.protocol)
     view = open_split(args.dataset, proto.real_split, args.data_dir or Path("data/prepared") / args.dataset)
@@ -144,5 +156,8 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     from ganaudit.cli_errors import run_cli
+    from ganaudit.determinism import reexec_cli
+
+    reexec_cli()  # --determinism portable (default): restart with the pinned kernels' environment
 
     sys.exit(run_cli(main))  # anticipated errors: one line, exit 1 (2 for options)

@@ -20,7 +20,7 @@ log = logging.getLogger("ganaudit.study")
 
 
 def study_datasets(spec) -> dict[str, dict]:
-    """{dataset: {"data_dir", "protocol", "artifacts", "eval"}} of the study's configurations, read
+    """{dataset: {"data_dir", "protocol", "artifacts", "eval", "kernels"}} of the study's configurations, read
     from the training config each configuration composes to (base + configuration overrides), each
     validated (ConfigError)."""
     from ganaudit.config import compose, validate
@@ -34,7 +34,8 @@ def study_datasets(spec) -> dict[str, dict]:
         needs.setdefault(name, {
             "data_dir": str(cfg.dataset.get("data_dir") or f"{cfg.paths.data}/{name}"),
             "protocol": str(ev.get("protocol", "auto")), "eval": bool(ev.get("enabled", False)),
-            "artifacts": str(ev.get("artifacts_dir") or cfg.paths.artifacts)})
+            "artifacts": str(ev.get("artifacts_dir") or cfg.paths.artifacts),
+            "kernels": f"{cfg.get('determinism', 'fast')}-cpu"})
     return needs
 
 
@@ -63,7 +64,8 @@ def _check_dataset(name: str, need: dict) -> None:
         cmd = f"python -m ganaudit.metrics.fetch_weights ensure {name} --out {weights} --data-dir {need['data_dir']}"
         raise WeightsError(f"{exc} (for dataset '{name}': {_stage('weights', name, cmd)})") from None
     n_cfg, _ = proto.counts(name)
-    fields = key_fields(proto, name, real.manifest_digest, extractor.weights_sha256, n_cfg or len(real))
+    fields = key_fields(proto, name, real.manifest_digest, extractor.weights_sha256, n_cfg or len(real),
+                        need.get("kernels", "portable-cpu"))
     if not cache_path(need["artifacts"], fields).is_file():
         cmd = f"python -m ganaudit.metrics.refstats {name} --data-dir {need['data_dir']} --artifacts {need['artifacts']}"
         log.warning("reference statistics of %s under protocol %s are not cached; the first evaluation "
