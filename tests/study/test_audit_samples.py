@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from ganaudit.audit.samples import best_runs, effects_text, grid_of, samples_section
+from ganaudit.audit.samples import best_runs, effects_text, floor_summary, grid_of, samples_section
 from ganaudit.grids import save_png, step_grid_path
 
 
@@ -24,6 +24,19 @@ def test_effect_is_larger_than_the_spread_only_when_seed_ranges_are_disjoint():
     assert "0 of 1 pairs" in touching and "overlapping" in touching
     other_settings = effects_text(_variance([("a", "s1", 1.0, 1.0, 1.0), ("b", "s2", 5.0, 5.0, 5.0)]))
     assert other_settings.startswith("No two configurations share a setting")
+
+
+def test_floor_summary_by_hand():
+    floor = {"dataset": "digits", "protocol": "digits_cnn", "fid": 50.0, "n": 500, "samples": "real:train[:500]"}
+    variance = _variance([("b", "s", 300.0, 200.0, 400.0), ("a", "s", 150.0, 100.0, 210.0),
+                          ("c", "s", 320.0, 290.0, 330.0)])
+    got = floor_summary(floor, variance)
+    assert got["best_configuration"] == "a" and got["best_median"] == 150.0
+    assert got["best_median_over_floor"] == 3.0 and got["floor"] == floor
+    # pairs: a-b disjoint (210 < 200? no: overlapping), a-c disjoint (210 < 290), b-c overlapping
+    assert (got["effect_pairs"], got["effects_larger_than_seed_spread"]) == (3, 1)
+    missing = floor_summary({"reason": "no data"}, variance)
+    assert missing["floor"] is None and missing["floor_reason"] == "no data" and "best_median" not in missing
 
 
 def _run(tmp_path, key, label, score, step, seed):
@@ -45,7 +58,7 @@ def test_samples_section_copies_each_configurations_best_grid(tmp_path):
     assert grid_of({"key": "x", "run_dir": str(tmp_path / "none")}, "fid_min") is None
     variance = _variance([("loss=ns", "lr=0.001", 275.0, 250.0, 300.0), ("loss=wgan", "lr=0.001", 900.0, 900.0, 900.0)])
     out = tmp_path / "report"
-    text = samples_section(rows, records, variance, out, metric="fid_min", data_root=None, artifacts_dir=None,
+    text, summary = samples_section(rows, records, variance, out, metric="fid_min", data_root=None, artifacts_dir=None,
                            floor_max_images=2000)
     assert "Real-data floor: not computed (no --data-root/--artifacts given)" in text
     pngs = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
@@ -53,3 +66,5 @@ def test_samples_section_copies_each_configurations_best_grid(tmp_path):
     assert np.asarray(Image.open(out / pngs[0])).max() == 200   # k2's grid at its fid_min step
     assert "seed 1, fid_min 250.00, `step_000300.png`" in text
     assert "1 of 1 pairs" in text
+    assert summary == {"effect_pairs": 1, "effects_larger_than_seed_spread": 1, "floor": None,
+                       "floor_reason": "no --data-root/--artifacts given"}

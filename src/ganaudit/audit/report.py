@@ -11,7 +11,7 @@ Output directory (all regenerated from the results store; a reviewer needs only 
     budget.csv/.png    FID vs computational budget (the paper's simulation)
     curves.csv, curves_fid.png, curves_loss.png   FID and losses vs D step per configuration
     verdicts.csv       one row per published row the study covers
-    metrics.json       headline numbers for `dvc metrics show`
+    metrics.json       headline numbers for `dvc metrics show` (incl. the real-data floor and median / floor)
     samples/*.png      per configuration its best run's sample grid, and real test images (audit.samples)
 """
 
@@ -153,11 +153,12 @@ def write_audit(results_dir: str | Path, out_dir: str | Path, options: AuditOpti
                                       f"vs budget ({opts.budget_reps} repetitions)")
     paths.update(write_curves(records, out, study))
     prov = _provenance(records)
-    samples = samples_section(runs, records, variance, out, metric=opts.metric, data_root=data_root,
+    samples, floor = samples_section(runs, records, variance, out, metric=opts.metric, data_root=data_root,
                               artifacts_dir=artifacts_dir, floor_max_images=opts.floor_max_images)
     metrics = {**_metrics(study, runs, variance, verd), "score": opts.metric,
                "protocols": ",".join(sorted(prov["protocols"])), "code_versions": ",".join(prov["code_versions"]),
-               "data_seeds": ",".join(sorted({str((r.get("config") or {}).get("data_seed")) for r in records}))}
+               "data_seeds": ",".join(sorted({str((r.get("config") or {}).get("data_seed")) for r in records})),
+               **floor}  # floor, best_median_over_floor, effects_larger_than_seed_spread
     paths["metrics"].write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     prov["training"] = _training_numerics(records)
     paths["report"].write_text(_report(study, runs, variance, top, curves, verd, published, opts, prov, samples)

@@ -21,7 +21,7 @@ import pandas as pd
 from ganaudit.errors import GanauditError
 from ganaudit.grids import step_grid_path, write_real_grid
 
-__all__ = ["best_runs", "grid_of", "floor_of", "effects_text", "samples_section"]
+__all__ = ["best_runs", "grid_of", "floor_of", "floor_summary", "effects_text", "samples_section"]
 
 
 def _slug(label: str) -> str:
@@ -97,6 +97,32 @@ def _floor_text(floor: dict, variance: pd.DataFrame) -> str:
     return "".join(lines)
 
 
+def floor_summary(floor: dict, variance: pd.DataFrame) -> dict:
+    """The headline of the floor section for ``metrics.json``: the floor, the best configuration's
+    median and their ratio, and how many configuration pairs differ by more than their seed spread."""
+    rows = variance[variance["median"].notna()].sort_values("median")
+    out: dict = {"effect_pairs": _pairs(variance)[0], "effects_larger_than_seed_spread": _pairs(variance)[1]}
+    if "fid" not in floor:
+        return {**out, "floor": None, "floor_reason": floor.get("reason")}
+    out.update(floor={k: floor[k] for k in ("dataset", "protocol", "fid", "n", "samples")})
+    if len(rows):
+        best = rows.iloc[0]
+        out.update(best_configuration=str(best["label"]), best_setting=str(best["setting"]),
+                   best_median=float(best["median"]), best_median_over_floor=float(best["median"] / floor["fid"]))
+    return out
+
+
+def _pairs(variance: pd.DataFrame) -> tuple[int, int]:
+    """(pairs of configurations under one setting, pairs whose seed ranges are disjoint)."""
+    n = n_larger = 0
+    for _, grp in variance[variance["median"].notna()].groupby("setting", sort=True, dropna=False):
+        rows = list(grp.sort_values("median").itertuples())
+        for i, a in enumerate(rows):
+            for b in rows[i + 1:]:
+                n, n_larger = n + 1, n_larger + int(a.max < b.min)
+    return n, n_larger
+
+
 def effects_text(variance: pd.DataFrame) -> str:
     """One line per pair of configurations under the same setting: medians, seed ranges, and whether
     the ranges are disjoint (the configuration effect is larger than the seed spread)."""
@@ -118,8 +144,9 @@ def effects_text(variance: pd.DataFrame) -> str:
 
 def samples_section(runs: pd.DataFrame, records: list[dict], variance: pd.DataFrame, out: Path, *,
                     metric: str, data_root: Path | None, artifacts_dir: Path | None,
-                    floor_max_images: int) -> str:
-    """The report's "Samples and the real-data floor" section; writes ``<out>/samples/*.png``."""
+                    floor_max_images: int) -> tuple[str, dict]:
+    """(the report's "Samples and the real-data floor" section, :func:`floor_summary` for
+    ``metrics.json``); writes ``<out>/samples/*.png``."""
     out = Path(out)
     shutil.rmtree(out / "samples", ignore_errors=True)
     (out / "samples").mkdir(parents=True)
@@ -141,4 +168,4 @@ def samples_section(runs: pd.DataFrame, records: list[dict], variance: pd.DataFr
             cell = f"![{row.label}](samples/{Path(dst).name})"
         parts.append(f"| {row.label} ({row.setting}, seed {row.seed}, {metric} {row.score:.2f}, "
                      f"`{src.name if src else '-'}`) | {cell} | {real_md} |\n")
-    return "".join(parts)
+    return "".join(parts), floor_summary(floor, variance)
