@@ -44,7 +44,7 @@ def worker(mode: str, steps: int) -> dict:
 
     from ganaudit import determinism
     from ganaudit.archs import ARCHS, sample_z
-    from ganaudit.lit.steps import discriminator_loss, generator_loss
+    from ganaudit.lit.steps import plain_step
     from ganaudit.losses import LOSSES
     from ganaudit.metrics import fid
     from ganaudit.metrics.digits_cnn import DigitsCNN
@@ -59,12 +59,7 @@ def worker(mode: str, steps: int) -> dict:
     for i in range(steps + 3):  # 3 warm-up steps
         t0 = time.perf_counter()
         z = sample_z(32, 128)
-        d_loss, _ = discriminator_loss(G, D, loss_fn, None, 0.0, real, z)
-        opt_d.zero_grad(set_to_none=True); d_loss.backward(); opt_d.step()
-        D.requires_grad_(False)
-        g_loss = generator_loss(G, D, loss_fn, z)
-        opt_g.zero_grad(set_to_none=True); g_loss.backward(); opt_g.step()
-        D.requires_grad_(True)
+        plain_step(G, D, loss_fn, None, 0.0, real, z, opt_d, opt_g)
         if i >= 3:
             times.append(time.perf_counter() - t0)
     net = DigitsCNN()

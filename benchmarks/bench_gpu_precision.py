@@ -21,7 +21,7 @@ import torch
 
 from ganaudit.archs import ARCHS
 from ganaudit.losses import LOSSES
-from ganaudit.lit.steps import discriminator_loss, generator_loss
+from ganaudit.lit.steps import plain_step
 from ganaudit.optim import make_adam
 from ganaudit.precision import training_precision
 
@@ -48,16 +48,7 @@ def timed_steps(arch: str, batch: int, steps: int, device: torch.device, precisi
             _sync(device)
             t = time.perf_counter()
             z = (torch.rand(batch, 128) * 2 - 1).to(device)
-            d_loss, _ = discriminator_loss(G, D, loss_fn, None, 0.0, real, z)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            D.requires_grad_(False)
-            g_loss = generator_loss(G, D, loss_fn, z)
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
-            D.requires_grad_(True)
+            d_loss, _ = plain_step(G, D, loss_fn, None, 0.0, real, z, opt_d, opt_g)
             float(d_loss.detach())  # the training loop checks finiteness every step
             _sync(device)
             times.append(time.perf_counter() - t)

@@ -31,7 +31,7 @@ from typing import Mapping, Sequence
 from ganaudit.errors import ConfigError
 
 __all__ = ["MODES", "DEFAULT_MODE", "MODE_ENV", "PORTABLE_ENV", "mode_env", "mode_from_argv",
-           "reexec_for_mode", "reexec_cli", "reexec_into", "mode_from_flag", "missing_settings", "apply", "enforce", "kernels_in_force",
+           "reexec_for_mode", "reexec_cli", "reexec_into", "mode_from_flag", "missing_settings", "apply", "enforce", "kernels_id", "kernels_in_force", "add_mode_flag",
            "settings", "cpu_summary"]
 
 MODES = ("portable", "fast")
@@ -100,14 +100,7 @@ def reexec_for_mode(config_name: str = "config") -> None:
     """Restart this process (same interpreter, options and arguments) in the environment of the mode
     that its command line asks for, unless it already runs in it. Call from ``__main__`` before torch
     is imported. A bad mode exits with status 2 and a one-line message."""
-    try:
-        mode = mode_from_argv(sys.argv[1:], config_name)
-    except ConfigError as exc:
-        from ganaudit.cli_errors import report
-
-        report(str(exc))
-        sys.exit(2)
-    reexec_into(mode)
+    _reexec_as(lambda: mode_from_argv(sys.argv[1:], config_name))
 
 
 def mode_from_flag(argv: Sequence[str], default: str = DEFAULT_MODE) -> str:
@@ -126,8 +119,21 @@ def reexec_cli(default: str = DEFAULT_MODE) -> None:
     """:func:`reexec_for_mode` for the argparse commands that compute numbers outside training
     (reference statistics, the real-data floor, the audit): ``--determinism portable|fast``, default
     ``default``. Call from ``__main__``; a bad mode exits with status 2 and a one-line message."""
+    _reexec_as(lambda: mode_from_flag(sys.argv[1:], default))
+
+
+def add_mode_flag(parser, what: str) -> None:
+    """Add ``--determinism portable|fast`` (default portable) to an argparse ``parser``; ``what`` names
+    what the kernels compute (shown in the help). Pair with :func:`reexec_cli` and :func:`enforce`."""
+    parser.add_argument("--determinism", choices=list(MODES), default=DEFAULT_MODE,
+                        help=f"kernels of {what} (ganaudit.determinism): portable = the same bits on any "
+                             "x86-64 CPU, as the runs use (default); fast = this CPU's own")
+
+
+def _reexec_as(read_mode) -> None:
+    """:func:`reexec_into` the mode ``read_mode()`` returns; a bad mode exits 2 with one line."""
     try:
-        mode = mode_from_flag(sys.argv[1:], default)
+        mode = read_mode()
     except ConfigError as exc:
         from ganaudit.cli_errors import report
 
@@ -223,6 +229,11 @@ def enforce(mode: str) -> dict:
     return settings(mode)
 
 
+def kernels_id(mode: str, device: str = "cpu") -> str:
+    """The name of a kind of kernels, ``<mode>-<device type>`` (``portable-cpu``, ``fast-cuda``, ...)."""
+    return f"{check_mode(mode)}-{str(getattr(device, 'type', device)).split(':')[0]}"
+
+
 def kernels_in_force(device: str = "cpu") -> str:
     """Which kernels this process computes with on ``device``: ``portable-cpu`` when every portable
     setting (the import-time environment and the runtime switches) is in force, else ``fast-cpu``;
@@ -231,10 +242,9 @@ def kernels_in_force(device: str = "cpu") -> str:
     one kind of kernels are never reused by a computation with the other."""
     import torch
 
-    kind = str(getattr(device, "type", device)).split(":")[0]
     portable = (not missing_settings("portable") and not torch.backends.mkldnn.enabled
                 and not torch._C._get_nnpack_enabled() and torch.get_num_threads() == 1)
-    return f"{'portable' if portable else 'fast'}-{kind}"
+    return kernels_id("portable" if portable else "fast", device)
 
 
 def cpu_summary() -> dict:

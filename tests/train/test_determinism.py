@@ -15,7 +15,7 @@ import torch
 
 from ganaudit.archs import ARCHS, sample_z
 from ganaudit.errors import ConfigError
-from ganaudit.lit.steps import discriminator_loss, generator_loss, updates_generator
+from ganaudit.lit.steps import plain_step, updates_generator
 from ganaudit.losses import LOSSES
 from ganaudit.norms import NORMS
 from ganaudit.optim import make_adam
@@ -53,19 +53,9 @@ def run_steps(arch, norm, loss, penalty, seed, device, steps=2, n_dis=1, batch=4
     losses = []
     for step in range(1, steps + 1):
         z = sample_z(batch, 128).to(device)
-        d_loss, _ = discriminator_loss(G, D, loss_fn, pen_fn, 10.0 if penalty != "l2" else 0.01, data[step - 1], z)
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
-        losses.append(float(d_loss.detach()))
-        if updates_generator(step, n_dis):
-            D.requires_grad_(False)
-            g_loss = generator_loss(G, D, loss_fn, z)
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
-            D.requires_grad_(True)
-            losses.append(float(g_loss.detach()))
+        d_loss, g_loss = plain_step(G, D, loss_fn, pen_fn, 10.0 if penalty != "l2" else 0.01, data[step - 1], z,
+                                    opt_d, opt_g if updates_generator(step, n_dis) else None)
+        losses += [float(loss.detach()) for loss in (d_loss, g_loss) if loss is not None]
     state = {f"G.{k}": v.detach().cpu().clone() for k, v in G.state_dict().items()}
     state |= {f"D.{k}": v.detach().cpu().clone() for k, v in D.state_dict().items()}
     return state, losses

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ganaudit.audit.report import AuditOptions, write_audit
 from ganaudit.cli_errors import exit_code, report
+from ganaudit.determinism import add_mode_flag
 from ganaudit.errors import GanauditError
 
 
@@ -25,9 +26,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default="data/prepared",
                    help="prepared datasets (real-data floor and real-image grid; '' to skip)")
     p.add_argument("--artifacts", default="artifacts", help="extractor weights and reference statistics")
-    p.add_argument("--determinism", choices=["portable", "fast"], default="portable",
-                   help="kernels of the real-data floor (ganaudit.determinism): portable = the same bits "
-                        "on any x86-64 CPU, as the runs (default); fast = this CPU's own")
+    add_mode_flag(p, "the real-data floor")
     for f in dataclasses.fields(AuditOptions):
         kind = (lambda s: s.lower() in ("1", "true", "yes")) if f.type in (bool, "bool") else \
             {"int": int, "float": float, "str": str}.get(str(f.type), str)

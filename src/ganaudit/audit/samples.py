@@ -101,7 +101,8 @@ def floor_summary(floor: dict, variance: pd.DataFrame) -> dict:
     """The headline of the floor section for ``metrics.json``: the floor, the best configuration's
     median and their ratio, and how many configuration pairs differ by more than their seed spread."""
     rows = variance[variance["median"].notna()].sort_values("median")
-    out: dict = {"effect_pairs": _pairs(variance)[0], "effects_larger_than_seed_spread": _pairs(variance)[1]}
+    pairs = list(_setting_pairs(variance))
+    out: dict = {"effect_pairs": len(pairs), "effects_larger_than_seed_spread": sum(p[3] for p in pairs)}
     if "fid" not in floor:
         return {**out, "floor": None, "floor_reason": floor.get("reason")}
     out.update(floor={k: floor[k] for k in ("dataset", "protocol", "fid", "n", "samples")})
@@ -112,31 +113,26 @@ def floor_summary(floor: dict, variance: pd.DataFrame) -> dict:
     return out
 
 
-def _pairs(variance: pd.DataFrame) -> tuple[int, int]:
-    """(pairs of configurations under one setting, pairs whose seed ranges are disjoint)."""
-    n = n_larger = 0
-    for _, grp in variance[variance["median"].notna()].groupby("setting", sort=True, dropna=False):
+def _setting_pairs(variance: pd.DataFrame):
+    """(setting, a, b, disjoint) for each pair of configurations under one setting, a's median first;
+    disjoint: a's seed range ends below b's (the configuration effect is larger than the seed spread)."""
+    for setting, grp in variance[variance["median"].notna()].groupby("setting", sort=True, dropna=False):
         rows = list(grp.sort_values("median").itertuples())
         for i, a in enumerate(rows):
             for b in rows[i + 1:]:
-                n, n_larger = n + 1, n_larger + int(a.max < b.min)
-    return n, n_larger
+                yield setting, a, b, bool(a.max < b.min)
 
 
 def effects_text(variance: pd.DataFrame) -> str:
     """One line per pair of configurations under the same setting: medians, seed ranges, and whether
     the ranges are disjoint (the configuration effect is larger than the seed spread)."""
     lines, n_larger = [], 0
-    for setting, grp in variance[variance["median"].notna()].groupby("setting", sort=True, dropna=False):
-        rows = list(grp.sort_values("median").itertuples())
-        for i, a in enumerate(rows):
-            for b in rows[i + 1:]:
-                disjoint = a.max < b.min
-                n_larger += disjoint
-                lines.append(f"- {a.label} vs {b.label} ({setting}): medians {a.median:.2f} vs {b.median:.2f}, "
-                             f"seed ranges [{a.min:.2f}, {a.max:.2f}] vs [{b.min:.2f}, {b.max:.2f}]: "
-                             + ("**disjoint: the effect is larger than the seed spread**" if disjoint else
-                                "overlapping: not separable from seed variation with these seeds") + "\n")
+    for setting, a, b, disjoint in _setting_pairs(variance):
+        n_larger += disjoint
+        lines.append(f"- {a.label} vs {b.label} ({setting}): medians {a.median:.2f} vs {b.median:.2f}, "
+                     f"seed ranges [{a.min:.2f}, {a.max:.2f}] vs [{b.min:.2f}, {b.max:.2f}]: "
+                     + ("**disjoint: the effect is larger than the seed spread**" if disjoint else
+                        "overlapping: not separable from seed variation with these seeds") + "\n")
     head = (f"Configuration effects against the seed spread ({n_larger} of {len(lines)} pairs larger than the "
             "spread of their seeds):\n\n" if lines else "No two configurations share a setting: no effect to compare.\n")
     return head + "".join(lines) + "\n"

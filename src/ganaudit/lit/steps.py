@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from ganaudit.losses import LossTerms
 from ganaudit.penalties import PenaltyInputs
 
-__all__ = ["discriminator_loss", "generator_loss", "updates_generator"]
+__all__ = ["discriminator_loss", "generator_loss", "updates_generator", "plain_step"]
 
 LossFn = Callable[[Tensor | None, Tensor], LossTerms]
 PenaltyFn = Callable[[PenaltyInputs], Tensor]
@@ -68,3 +68,26 @@ def discriminator_loss(
 def generator_loss(generator: nn.Module, discriminator: nn.Module, loss_fn: LossFn, z: Tensor) -> Tensor:
     """The G loss (0-dim) on ``D(G(z))``; G and D in train mode; no penalty (spec §1)."""
     return loss_fn(None, discriminator(generator(z))).g
+
+
+def plain_step(generator: nn.Module, discriminator: nn.Module, loss_fn: LossFn, penalty_fn: PenaltyFn | None,
+               weight: float, real: Tensor, z: Tensor, opt_d: torch.optim.Optimizer,
+               opt_g: torch.optim.Optimizer | None) -> tuple[Tensor, Tensor | None]:
+    """One D update and, when ``opt_g`` is given, one G update on the same ``z``, in plain PyTorch
+    (no Lightning, no finiteness check): the loop of the benchmarks and the bare-loop tests. D is
+    frozen during the G backward, as in the LightningModule. Returns (d_loss, g_loss or None)."""
+    d_loss, _ = discriminator_loss(generator, discriminator, loss_fn, penalty_fn, weight, real, z)
+    opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    opt_d.step()
+    if opt_g is None:
+        return d_loss, None
+    discriminator.requires_grad_(False)
+    try:
+        g_loss = generator_loss(generator, discriminator, loss_fn, z)
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+    finally:
+        discriminator.requires_grad_(True)
+    return d_loss, g_loss

@@ -21,6 +21,7 @@ from typing import Iterator
 
 import torch
 
+from ganaudit.determinism import add_mode_flag
 from ganaudit.errors import DataError, GanauditError
 
 __all__ = ["floor_split", "real_floor", "main"]
@@ -70,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--protocol", default="auto")
     p.add_argument("--data-dir", default=None, help="prepared store (default data/prepared/<dataset>)")
     p.add_argument("--artifacts", default="artifacts")
-    p.add_argument("--determinism", choices=["portable", "fast"], default="portable",
-                   help="kernels (ganaudit.determinism): portable = the same bits on any x86-64 CPU, as the "
-                        "runs and the audit use (default); fast = this CPU's own")
+    add_mode_flag(p, "the floor")
     args = p.parse_args(argv)
     try:
         from ganaudit.determinism import enforce

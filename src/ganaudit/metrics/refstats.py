@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganaudit.determinism import add_mode_flag
 from ganaudit.errors import DataError
 from ganaudit.metrics.fid import stats_from_sums
 from ganaudit.metrics.progress import progress_iter
@@ -135,9 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--protocol", default="auto")
     parser.add_argument("--data-dir", type=Path, default=None, help="default: data/prepared/<dataset>")
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"))
-    parser.add_argument("--determinism", choices=["portable", "fast"], default="portable",
-                        help="kernels (ganaudit.determinism): portable = the same bits on any x86-64 CPU, "
-                             "as the runs and `dvc repro` use (default); fast = this CPU's own")
+    add_mode_flag(parser, "the statistics")
     args = parser.parse_args(argv)
     setup_cli_logging()
     from ganaudit.data import open_split

@@ -24,6 +24,7 @@ def study_datasets(spec) -> dict[str, dict]:
     from the training config each configuration composes to (base + configuration overrides), each
     validated (ConfigError)."""
     from ganaudit.config import compose, validate
+    from ganaudit.determinism import kernels_id
 
     needs: dict[str, dict] = {}
     for conf in spec.configurations:
@@ -35,7 +36,7 @@ def study_datasets(spec) -> dict[str, dict]:
             "data_dir": str(cfg.dataset.get("data_dir") or f"{cfg.paths.data}/{name}"),
             "protocol": str(ev.get("protocol", "auto")), "eval": bool(ev.get("enabled", False)),
             "artifacts": str(ev.get("artifacts_dir") or cfg.paths.artifacts),
-            "kernels": f"{cfg.get('determinism', 'fast')}-cpu"})
+            "kernels": kernels_id(str(cfg.get("determinism", "fast")))})
     return needs
 
 
