@@ -14,7 +14,7 @@ from ganaudit.audit.__main__ import main
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
         sys.exit(__doc__)
-    from ganaudit.determinism import reexec_cli
+    from ganaudit.utils.determinism import reexec_cli
 
     reexec_cli()  # --determinism portable (default): the floor with the runs' kernels, on any CPU
     study, rest = sys.argv[1], sys.argv[2:]

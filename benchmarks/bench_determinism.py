@@ -9,7 +9,7 @@ times, each in its own process:
   * fast-avx2  : fast with the instruction set capped to AVX2 (ATEN_CPU_CAPABILITY=avx2,
                  ONEDNN_MAX_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2, OPENBLAS_CORETYPE=Haswell),
                  what an AVX2-only machine runs;
-  * portable   : ganaudit.determinism's pinned environment and runtime flags.
+  * portable   : ganaudit.utils.determinism's pinned environment and runtime flags.
 Step = one D+G step (ganaudit.lit.steps, Adam); evaluation = the digits_cnn protocol's work for one
 checkpoint (500 samples generated, embedded by the shipped digits CNN, FID against 500 real
 embeddings). Rounds interleave the variants (the machine is shared); each figure is the minimum over
@@ -42,7 +42,7 @@ def worker(mode: str, steps: int) -> dict:
     import numpy as np
     import torch
 
-    from ganaudit import determinism
+    from ganaudit.utils import determinism
     from ganaudit.archs import ARCHS, sample_z
     from ganaudit.lit.steps import plain_step
     from ganaudit.losses import LOSSES
@@ -82,13 +82,13 @@ def run_variant(name: str, steps: int) -> dict:
     env = {**env, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "src"), **spec["caps"]}
     cmd = [sys.executable, __file__, "--worker", spec["mode"], "--steps", str(steps)]
     if spec["mode"] == "portable":
-        cmd = [sys.executable, "-m", "ganaudit.determinism", "exec", "--mode", "portable", "--", *cmd]
+        cmd = [sys.executable, "-m", "ganaudit.utils.determinism", "exec", "--mode", "portable", "--", *cmd]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd=REPO).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def machine() -> str:
-    from ganaudit.determinism import cpu_summary
+    from ganaudit.utils.determinism import cpu_summary
 
     cpu = cpu_summary()
     return f"{cpu['model']}, {cpu['cores']} cores, flags {' '.join(cpu['flags'])}, Python {platform.python_version()}"

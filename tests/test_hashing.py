@@ -2,7 +2,7 @@
 
 import hashlib
 
-from ganaudit.hashing import file_digest, md5_file, sha256_file
+from ganaudit.utils.hashing import file_digest, md5_file, sha256_file
 
 
 def test_published_digests_of_abc(tmp_path):

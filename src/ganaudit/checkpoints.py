@@ -27,7 +27,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from ganaudit.errors import ConfigError, DataError
+from ganaudit.utils.errors import ConfigError, DataError
 
 __all__ = ["load_generator", "generator_from_lightning", "generator_from_state_dict", "is_lightning_checkpoint"]
 

@@ -71,11 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     label, sub, rest = _resolve(argv[0], argv[1:])
     if from_command_line and label in REEXEC_CONFIG:  # before the module imports torch
-        from ganaudit.determinism import reexec_for_mode
+        from ganaudit.utils.determinism import reexec_for_mode
 
         reexec_for_mode(REEXEC_CONFIG[label])
     elif from_command_line and label in REEXEC_FLAG and rest[:1] != ["compare"]:
-        from ganaudit.determinism import reexec_cli
+        from ganaudit.utils.determinism import reexec_cli
 
         reexec_cli()
     entry = importlib.import_module(sub.module).main

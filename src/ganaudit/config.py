@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 __all__ = [
     "AXIS_GROUPS",

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 __all__ = ["known_keys", "check_known_keys"]
 

@@ -24,7 +24,7 @@ import torch
 from omegaconf import DictConfig
 
 from ganaudit.config import compose, config_hash, to_plain, validate
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 __all__ = ["describe", "count_trainable", "main"]
 

@@ -18,7 +18,7 @@ NaN samples are refused with a DataError.
 from __future__ import annotations
 
 if __name__ == "__main__":  # determinism=portable pins kernel choices that torch reads at import
-    from ganaudit.determinism import reexec_for_mode
+    from ganaudit.utils.determinism import reexec_for_mode
 
     reexec_for_mode("evaluate")
 
@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganaudit.errors import ConfigError, DataError, GanauditError
+from ganaudit.utils.errors import ConfigError, DataError, GanauditError
 from ganaudit.metrics.features import EXTRACTORS, exact_float32
 from ganaudit.metrics.ms_ssim import diversity_indices, diversity_ms_ssim
 from ganaudit.metrics.progress import progress_iter
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         opts = compose_options(argv)
-        from ganaudit.determinism import enforce
+        from ganaudit.utils.determinism import enforce
 
         enforce(str(opts.determinism))  # the kernels training used: the same FID bits as training recorded
         dataset = opts.dataset.name if opts.get("dataset") else None
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             record_path=Path(str(opts.record)), device=str(opts.device), config=opts.config,
             samples_range=opts.get("samples_range"))
     except GanauditError as exc:
-        from ganaudit.cli_errors import exit_code, report
+        from ganaudit.utils.exits import exit_code, report
 
         report(str(exc))
         return exit_code(exc)  # 2 for a usage error, 1 for bad samples/data/weights/output

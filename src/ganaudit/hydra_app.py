@@ -43,12 +43,12 @@ def hydra_app(config_name: str) -> Callable[[Callable], Callable[[], None]]:
         def entry(cfg=None) -> None:
             if cfg is not None:  # as hydra.main: a composed config is passed straight to the task
                 return task(cfg)
-            from ganaudit.errors import ConfigError
+            from ganaudit.utils.errors import ConfigError
 
             try:
                 path = config_path()
             except ConfigError as exc:
-                from ganaudit.cli_errors import report
+                from ganaudit.utils.exits import report
 
                 report(str(exc))
                 raise SystemExit(2) from None

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganaudit.registry import Registry
+from ganaudit.utils.registry import Registry
 
 __all__ = ["LOSSES", "LossTerms", "LossFn"]
 

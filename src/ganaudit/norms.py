@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganaudit.registry import Registry
+from ganaudit.utils.registry import Registry
 
 __all__ = [
     "NORMS",

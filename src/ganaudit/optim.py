@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from ganaudit.registry import Registry
+from ganaudit.utils.registry import Registry
 
 __all__ = ["TF1Adam", "ADAM_IMPLS", "make_adam"]
 

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ganaudit.norms import raw_weight
-from ganaudit.registry import Registry
+from ganaudit.utils.registry import Registry
 
 __all__ = ["PENALTIES", "PenaltyInputs", "PenaltyFn", "SLOPE_EPS", "gradient_slopes", "penalized_weights"]
 

@@ -26,7 +26,7 @@ from typing import Iterator
 
 import torch
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 __all__ = ["PRECISIONS", "BF16_REFUSAL", "check_precision", "lightning_precision", "precision_settings",
            "training_precision"]

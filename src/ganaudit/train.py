@@ -15,7 +15,7 @@ uninterrupted run bit for bit on the same machine. A run whose loss becomes NaN/
 from __future__ import annotations
 
 if __name__ == "__main__":  # determinism=portable pins kernel choices that torch reads at import
-    from ganaudit.determinism import reexec_for_mode
+    from ganaudit.utils.determinism import reexec_for_mode
 
     reexec_for_mode("config")
 
@@ -30,11 +30,11 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ganaudit import determinism
+from ganaudit.utils import determinism
 from ganaudit.checks import preflight_train, run_exit_code
-from ganaudit.cli_errors import cli_main
+from ganaudit.utils.exits import cli_main
 from ganaudit.config import config_hash, register_resolvers, run_dir, to_plain, validate
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.grids import step_grid_writer
 from ganaudit.hydra_app import hydra_app
 from ganaudit.lit.callbacks import read_eval_index
@@ -230,6 +230,6 @@ def main(cfg: DictConfig) -> int:
 
 
 if __name__ == "__main__":
-    from ganaudit.cli_errors import hydra_cli
+    from ganaudit.utils.exits import hydra_cli
 
     hydra_cli(main, "config")

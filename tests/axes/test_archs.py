@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ganaudit.archs import ARCHS, INITS, sample_z
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.norms import BatchNorm1d, BatchNorm2d
 
 pytestmark = pytest.mark.timeout(120)  # builds and backprops real (tiny) networks

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.losses import LOSSES, LossTerms
 
 ALL = LOSSES.names()

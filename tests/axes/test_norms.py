@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.norms import NORMS, BatchNorm1d, BatchNorm2d, SpectralNormSpec, raw_weight
 
 ALL = NORMS.names()

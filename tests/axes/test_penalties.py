@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ganaudit.archs import ARCHS
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.penalties import PENALTIES, PenaltyInputs, penalized_weights
 
 pytestmark = pytest.mark.timeout(120)  # builds and backprops real (tiny) networks

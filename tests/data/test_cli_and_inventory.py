@@ -8,7 +8,7 @@ import pytest
 
 from ganaudit.data.__main__ import main
 from ganaudit.data.inventory import DigestCache, write_inventory
-from ganaudit.hashing import sha256_file
+from ganaudit.utils.hashing import sha256_file
 
 from .builders import make_cifar_tarball
 
@@ -53,7 +53,7 @@ def test_digest_cache_reuses_until_the_file_changes(tmp_path):
 
 
 def test_inventory_for_unknown_rule_and_cli_prepare_verify(tmp_path, capsys):
-    from ganaudit.errors import ConfigError
+    from ganaudit.utils.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unknown dataset 'mnist'"):
         write_inventory("mnist", tmp_path, tmp_path)

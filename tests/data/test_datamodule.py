@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ganaudit.data.datamodule import GANDataModule, batch_indices
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 
 def take(dm: GANDataModule, n: int) -> list[torch.Tensor]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ganaudit.data.imageops import box_downsample_chain, crop_or_pad, decode_rgb
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 
 
 def coords(h: int, w: int) -> np.ndarray:

@@ -11,7 +11,7 @@ import pytest
 
 from ganaudit.data import open_split
 from ganaudit.data.store import shard_stem
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 
 
 @pytest.fixture

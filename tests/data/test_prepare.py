@@ -15,7 +15,7 @@ import pytest
 from ganaudit.data import open_split
 from ganaudit.data.prepare import prepare
 from ganaudit.data.store import dumps, shard_stem
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 
 KW = dict(n_total=300, n_test=50, shard_size=32, progress=False)
 

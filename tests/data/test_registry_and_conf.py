@@ -9,7 +9,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from ganaudit.data import DATASETS
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 PINNED = {"digits": (32, 1797, 500), "cifar10": (32, 60000, 10000),

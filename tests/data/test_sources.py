@@ -10,7 +10,7 @@ import pytest
 from ganaudit.data import open_split
 from ganaudit.data.imageops import crop_or_pad, decode_rgb
 from ganaudit.data.prepare import prepare
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 
 from .builders import make_celeba_dir, make_cifar_tarball, make_lsun_lmdb
 
@@ -165,7 +165,7 @@ def test_lsun_anchor_seeks_equal_a_sequential_scan(tmp_path):
 def test_celeba_downsample_option_is_versioned(tmp_path):
     from PIL import Image
 
-    from ganaudit.errors import ConfigError
+    from ganaudit.utils.errors import ConfigError
 
     raw = tmp_path / "raw"
     written = make_celeba_dir(raw, 4, big=256)

@@ -73,7 +73,7 @@ def test_extra_shard_and_unprepared_store(store, tmp_path):
     shutil.copy(data_dir / "test" / "shard-00000.npy", data_dir / "test" / "shard-00004.npy")
     (problem,) = verify("digits", data_dir, splits)
     assert "unexpected extra shard" in problem and "shard-00004.npy" in problem
-    from ganaudit.errors import DataError
+    from ganaudit.utils.errors import DataError
 
     with pytest.raises(DataError, match=r"dvc repro prepare@digits"):
         verify("digits", tmp_path / "nothing", splits)

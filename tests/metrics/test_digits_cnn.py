@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.errors import WeightsError
+from ganaudit.utils.errors import WeightsError
 from ganaudit.metrics import EXTRACTORS, digits_cnn
-from ganaudit.hashing import sha256_file
+from ganaudit.utils.hashing import sha256_file
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_committed_pin_is_checked(digits_weights, monkeypatch):
 
 
 def test_wrong_resolution_is_refused(digits_weights):
-    from ganaudit.errors import DataError
+    from ganaudit.utils.errors import DataError
 
     with pytest.raises(DataError, match=r"\[B, 3, 32, 32\]"):
         EXTRACTORS.get("digits_cnn")(digits_weights)(torch.zeros(1, 3, 64, 64))

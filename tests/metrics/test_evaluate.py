@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import ganaudit.evaluate as ev
-from ganaudit.errors import ConfigError, DataError
+from ganaudit.utils.errors import ConfigError, DataError
 from ganaudit.metrics import diversity_ms_ssim, fid, inception_score, protocol_for
 from ganaudit.metrics.provenance import read_records, summarize
 

@@ -9,7 +9,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 from ganaudit.metrics import fid, fid_from_stats
 from ganaudit.metrics.fid import feature_stats, stats_from_sums
 from ganaudit.metrics.streaming import FIDMetric

@@ -10,7 +10,7 @@ from PIL import Image
 import ganaudit.data
 import ganaudit.evaluate as ev
 from ganaudit import grids
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 from ganaudit.metrics import fid, protocol_for
 from ganaudit.metrics.floor import real_floor
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.errors import WeightsError
+from ganaudit.utils.errors import WeightsError
 from ganaudit.metrics import EXTRACTORS, pins
-from ganaudit.hashing import sha256_file
+from ganaudit.utils.hashing import sha256_file
 from ganaudit.metrics.inception import INCEPTION_WEIGHTS, FIDInception, load_inception
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -1,6 +1,6 @@
 """The commands that compute numbers outside training (reference statistics, the real-data floor, the
 audit) run with the runs' kernels: ``--determinism portable`` by default, whatever the caller's
-environment, and their statistics are keyed by the kernels (ganaudit.determinism.kernels_in_force)."""
+environment, and their statistics are keyed by the kernels (ganaudit.utils.determinism.kernels_in_force)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import ganaudit
-from ganaudit.determinism import PORTABLE_ENV, MODE_ENV, mode_from_flag
-from ganaudit.errors import ConfigError
+from ganaudit.utils.determinism import PORTABLE_ENV, MODE_ENV, mode_from_flag
+from ganaudit.utils.errors import ConfigError
 
 REFERENCE_WEIGHTS = Path(ganaudit.__file__).parent / "resources" / "digits_cnn.pt"
 
@@ -31,7 +31,7 @@ def _hostile_env() -> dict:
 def prepared(tmp_path_factory):
     """Prepared digits and the pinned reference digits CNN (with its sidecar), as `dvc repro` leaves them."""
     from ganaudit.data.__main__ import main as data_main
-    from ganaudit.hashing import sha256_file
+    from ganaudit.utils.hashing import sha256_file
 
     root = tmp_path_factory.mktemp("kernels")
     assert data_main(["prepare", "digits", "--out", str(root / "data" / "digits")]) == 0

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 from ganaudit.metrics import inception_score, kid, kid_with_std
 from ganaudit.metrics.kid import _block_bounds, kid_blocks
 from ganaudit.metrics.streaming import InceptionScoreMetric, KIDMetric

@@ -9,7 +9,7 @@ import pytest
 import scipy.signal
 import torch
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 from ganaudit.metrics import ms_ssim
 from ganaudit.metrics.ms_ssim import batch_pairwise_ms_ssim, diversity_indices, diversity_ms_ssim, gaussian_window
 from ganaudit.metrics.streaming import MSSSIMMetric

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.metrics import EXTRACTORS, PROTOCOLS, protocol_for
 
 CONF = Path(__file__).resolve().parents[2] / "src" / "ganaudit" / "conf" / "eval" / "default.yaml"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 from ganaudit.metrics import fid, protocol_for
 from ganaudit.metrics.fid import feature_stats
 from ganaudit.metrics.refstats import cache_path, get_or_compute, key_fields, load
@@ -88,7 +88,7 @@ def test_too_small_split_is_refused(tmp_path):
 def test_statistics_of_other_kernels_are_not_reused(tmp_path, view):
     """Portable and fast kernels give statistics under different keys: a portable evaluation never
     scores against numbers that this CPU's own kernels computed (and the reverse)."""
-    from ganaudit.determinism import enforce, kernels_in_force
+    from ganaudit.utils.determinism import enforce, kernels_in_force
 
     proto = protocol_for("digits", "digits_cnn")
     enforce("portable")  # the suite's environment is portable (tests/conftest.py); the switches too

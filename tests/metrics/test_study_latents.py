@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import ganaudit.evaluate as ev
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.metrics import PROTOCOLS, inception_score, protocol_for
 
 from .conftest import TinyGenerator

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from ganaudit.errors import WeightsError
+from ganaudit.utils.errors import WeightsError
 from ganaudit.metrics import EXTRACTORS, fetch_weights, pins
 
 
@@ -68,7 +68,7 @@ def test_digits_weights_fall_back_to_the_reference_when_this_machine_rounds_diff
     import hashlib
 
     from ganaudit.metrics import digits_cnn
-    from ganaudit.hashing import sha256_file
+    from ganaudit.utils.hashing import sha256_file
 
     other = b"weights retrained on a CPU that rounds differently"
     monkeypatch.setattr(digits_cnn, "main", _fake_training(other))

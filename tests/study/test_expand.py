@@ -7,7 +7,7 @@ import pytest
 from omegaconf import OmegaConf
 from scipy import stats
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.study.hparams import grid_settings, random_settings, setting_id, setting_overrides
 from ganaudit.study.spec import StudySpec
 

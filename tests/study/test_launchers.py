@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ganaudit.determinism import MODE_ENV, PORTABLE_ENV
+from ganaudit.utils.determinism import MODE_ENV, PORTABLE_ENV
 from ganaudit.study.store import ResultsStore
 
 REPO = Path(__file__).resolve().parents[2]

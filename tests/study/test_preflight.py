@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from ganaudit.cli_errors import run_cli
+from ganaudit.utils.exits import run_cli
 from ganaudit.config import compose
 from ganaudit.study.__main__ import run_from_config
 from ganaudit.study.launch import InlineLauncher

@@ -6,7 +6,7 @@ import multiprocessing as mp
 import pandas as pd
 import pytest
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 from ganaudit.study.store import RUN_COLUMNS, ResultsStore, run_key
 from tests.study.helpers import record
 

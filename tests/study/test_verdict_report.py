@@ -9,7 +9,7 @@ import pytest
 from ganaudit.audit.report import AuditOptions, write_audit
 from ganaudit.audit.stats import add_scores, seed_variance
 from ganaudit.audit.verdict import decide, load_published, verdicts
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 from ganaudit.study.store import ResultsStore, records_to_frame
 from tests.study.helpers import record
 

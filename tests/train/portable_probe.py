@@ -83,7 +83,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--width", type=float, default=1 / 16)
     args = p.parse_args()
-    from ganaudit.determinism import enforce
+    from ganaudit.utils.determinism import enforce
 
     settings = enforce(args.mode)
     runs = {f"{c}@{s}": probe(c, s, args.steps, args.width) for c in args.combos for s in args.seeds}

@@ -10,7 +10,7 @@ import pytest
 
 from ganaudit import baselines
 from ganaudit.config import AXIS_GROUPS, compose, conf_dir, config_hash, run_dir, validate, _registry
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from ganaudit.archs import ARCHS, sample_z
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.lit.steps import plain_step, updates_generator
 from ganaudit.losses import LOSSES
 from ganaudit.norms import NORMS

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ganaudit.config import compose, config_hash, validate
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.optim import ADAM_IMPLS, TF1Adam, make_adam
 
 

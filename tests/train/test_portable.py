@@ -3,7 +3,7 @@
 One machine stands in for many: each check trains in subprocesses whose *outer* environment caps the
 instruction sets differently (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS,
 MKL_DEBUG_CPU_TYPE, OPENBLAS_CORETYPE), as a user's AVX2-only or AVX-512 machine would choose. In
-portable mode ``ganaudit.determinism`` overrides them, so weights (sha256 of every tensor) and the FID
+portable mode ``ganaudit.utils.determinism`` overrides them, so weights (sha256 of every tensor) and the FID
 (float.hex) must be the same bits; another seed must give other weights. In fast mode the same caps
 must change the weights (the check has teeth). Covered: SNDCGAN with spectral norm + WGAN-GP, ResNet
 (CIFAR) with batch norm + DRAGAN and with layer norm + WGAN-GP (the penalties' double backward).
@@ -21,8 +21,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from ganaudit import determinism
-from ganaudit.errors import ConfigError
+from ganaudit.utils import determinism
+from ganaudit.utils.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 COMBOS = ["sndcgan/spectral/ns/wgan_gp", "resnet_cifar/batch/hinge/dragan", "resnet_cifar/layer/wgan/wgan_gp"]
@@ -42,7 +42,7 @@ def _start(mode: str, caps: dict, combos=COMBOS, seeds=(0,), steps: int = 3) -> 
     cmd = [sys.executable, "-m", "tests.train.portable_probe", *combos, "--mode", mode, "--steps", str(steps),
            "--seeds", *map(str, seeds)]
     if mode == "portable":
-        cmd = [sys.executable, "-m", "ganaudit.determinism", "exec", "--mode", "portable", "--", *cmd]
+        cmd = [sys.executable, "-m", "ganaudit.utils.determinism", "exec", "--mode", "portable", "--", *cmd]
     return subprocess.Popen(cmd, cwd=REPO, env=_outer_env(caps), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 

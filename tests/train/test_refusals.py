@@ -147,7 +147,7 @@ def test_tampered_shard_fails_the_run_with_exit_1(tmp_path, digits_data, capsys)
 
 
 def test_unknown_option_value_is_one_line_exit_2_before_hydra(monkeypatch, capsys):
-    from ganaudit.cli_errors import hydra_cli
+    from ganaudit.utils.exits import hydra_cli
 
     ran = []
     monkeypatch.setattr(sys, "argv", ["ganaudit.train", "loss=nope", "hydra.run.dir=/x"])

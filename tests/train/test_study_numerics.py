@@ -8,7 +8,7 @@ import torch
 
 from ganaudit.config import compose, config_hash, run_dir, validate
 from ganaudit.data.datamodule import batch_indices
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.precision import check_precision, lightning_precision, precision_settings, training_precision
 from ganaudit.train import _datamodule
 

@@ -24,7 +24,7 @@ def _prints_outside_main(path: Path, root: Path = SRC) -> list[str]:
     return found
 
 
-# The command-line layer: its job is the one-line messages on stderr (ganaudit.cli_errors.report).
+# The command-line layer: its job is the one-line messages on stderr (ganaudit.utils.exits.report).
 CLI_LAYER = {"cli_errors.py"}
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.utils.overrides import override_dict, override_key, parse_override
 
 

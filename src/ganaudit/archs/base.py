@@ -14,10 +14,10 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.archs.init import INITS
 from ganaudit.norms import NORMS, raw_weight
-from ganaudit.registry import Registry
+from ganaudit.utils.registry import Registry
 
 __all__ = ["ARCHS", "Arch", "Discriminator", "Generator", "scaled", "sample_z", "Z_DIM"]
 

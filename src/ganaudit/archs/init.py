@@ -19,7 +19,7 @@ from typing import Callable
 
 from torch import Tensor, nn
 
-from ganaudit.registry import Registry
+from ganaudit.utils.registry import Registry
 
 __all__ = ["INITS", "ROLES", "init_layer"]
 

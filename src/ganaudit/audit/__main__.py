@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from ganaudit.audit.report import AuditOptions, write_audit
-from ganaudit.cli_errors import exit_code, report
-from ganaudit.determinism import add_mode_flag
-from ganaudit.errors import GanauditError
+from ganaudit.utils.exits import exit_code, report
+from ganaudit.utils.determinism import add_mode_flag
+from ganaudit.utils.errors import GanauditError
 
 
 def parser() -> argparse.ArgumentParser:
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = AuditOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(AuditOptions)})
     try:
         if args.data_root:  # the floor is computed here: with the kernels (and statistics) of the runs
-            from ganaudit.determinism import enforce
+            from ganaudit.utils.determinism import enforce
 
             enforce(args.determinism)
         paths = write_audit(args.results, args.out, opts, baselines=args.baselines or None,
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from ganaudit.determinism import reexec_cli
+    from ganaudit.utils.determinism import reexec_cli
 
     reexec_cli()  # --determinism portable (default): restart with the pinned kernels' environment
     raise SystemExit(main())

@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 SEED_PICKS = ("random", "median")
 EXPLORE_ORDERS = ("sequential", "shuffled")

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ganaudit.audit.stats import describe
 from ganaudit.audit.verdict import RULE, decide, load_published, matches
-from ganaudit.errors import ConfigError, DataError, GanauditError
+from ganaudit.utils.errors import ConfigError, DataError, GanauditError
 
 __all__ = ["Claim", "seed_score", "check_claim", "main"]
 
@@ -114,7 +114,7 @@ def seed_score(path: Path, claim: Claim, opts: argparse.Namespace) -> dict:
     if path.is_dir() and (path / "result.json").is_file():
         return _run_dir_score(path)
     from ganaudit.checkpoints import load_generator
-    from ganaudit.determinism import MODE_ENV, enforce
+    from ganaudit.utils.determinism import MODE_ENV, enforce
     from ganaudit.evaluate import CHECKPOINT_SUFFIXES, evaluate_samples
 
     enforce(os.environ.get(MODE_ENV) or "portable")  # the kernels the runs were trained with (ganaudit.cli)

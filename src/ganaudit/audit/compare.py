@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 
 __all__ = ["FIELDS", "RunDiff", "load_runs", "compare_runs", "print_table", "main"]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ganaudit.errors import GanauditError
+from ganaudit.utils.errors import GanauditError
 from ganaudit.grids import step_grid_path, write_real_grid
 
 __all__ = ["best_runs", "grid_of", "floor_of", "floor_summary", "effects_text", "samples_section"]

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 METRICS = ("fid_min", "fid_final")
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ganaudit.audit.stats import add_scores
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 POOLS = ("runs", "setting_medians")
 

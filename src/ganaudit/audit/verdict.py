@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 
 VERDICTS = ("reproduced", "better", "worse", "too few seeds")
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from ganaudit.data import DATASETS
-from ganaudit.errors import ConfigError, DataError
+from ganaudit.utils.errors import ConfigError, DataError
 from ganaudit.utils.log import setup_cli_logging
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ganaudit.data.imageops import box_downsample_chain, check_square_pow2, read_rgb_file
 from ganaudit.data.registry import DatasetInfo, register, seeded_test_indices
-from ganaudit.errors import ConfigError, DataError
+from ganaudit.utils.errors import ConfigError, DataError
 
 SUFFIXES = (".png", ".jpg", ".jpeg")
 RESOLUTION = 128

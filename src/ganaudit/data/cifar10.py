@@ -19,8 +19,8 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from ganaudit.data.registry import DatasetInfo, register
-from ganaudit.errors import DataError
-from ganaudit.hashing import md5_file
+from ganaudit.utils.errors import DataError
+from ganaudit.utils.hashing import md5_file
 from ganaudit.utils.io import atomic_path
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"

@@ -18,7 +18,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 
 def pass_permutation(seed: int, pass_index: int, n: int) -> np.ndarray:

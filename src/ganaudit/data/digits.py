@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from ganaudit.data.registry import DatasetInfo, register, seeded_test_indices
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 
 N_DIGITS = 1797
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 
 
 def decode_rgb(data: bytes, where: str) -> np.ndarray:

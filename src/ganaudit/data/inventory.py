@@ -16,8 +16,8 @@ import numpy as np
 
 from ganaudit.data.registry import DATASETS
 from ganaudit.data.store import atomic_write_bytes, dumps
-from ganaudit.errors import DataError
-from ganaudit.hashing import sha256_file
+from ganaudit.utils.errors import DataError
+from ganaudit.utils.hashing import sha256_file
 
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from ganaudit.data.imageops import crop_or_pad, decode_rgb
 from ganaudit.data.registry import DatasetInfo, register, seeded_test_indices
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 
 LMDB_DIR = "bedroom_train_lmdb"
 N_BEDROOM = 3033042

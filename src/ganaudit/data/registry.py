@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
-from ganaudit.registry import Registry
+from ganaudit.utils.registry import Registry
 
 
 class Source(Protocol):

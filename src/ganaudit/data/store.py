@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npformat
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 from ganaudit.utils.io import atomic_save, atomic_write_bytes
 
 SPLITS = ("train", "test")

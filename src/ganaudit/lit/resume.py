@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from ganaudit.errors import CheckpointError
+from ganaudit.utils.errors import CheckpointError
 
 __all__ = ["load_checkpoint", "check_identity", "resume_checkpoint"]
 

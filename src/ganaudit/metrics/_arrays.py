@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 
 
 def as_float64(x: Any, name: str, ndim: int) -> np.ndarray:

@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganaudit.errors import DataError, WeightsError
+from ganaudit.utils.errors import DataError, WeightsError
 from ganaudit.metrics import pins
-from ganaudit.hashing import sha256_file
+from ganaudit.utils.hashing import sha256_file
 from ganaudit.utils.io import atomic_save, atomic_write_text
 from ganaudit.metrics.features import WeightsSpec, exact_float32, load_into, load_state, verify_weights
 
@@ -203,6 +203,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from ganaudit.cli_errors import run_cli
+    from ganaudit.utils.exits import run_cli
 
     sys.exit(run_cli(main))  # anticipated errors: one line, exit 1 (2 for options)

@@ -17,9 +17,9 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
-from ganaudit.errors import WeightsError
-from ganaudit.hashing import sha256_file
-from ganaudit.registry import Registry
+from ganaudit.utils.errors import WeightsError
+from ganaudit.utils.hashing import sha256_file
+from ganaudit.utils.registry import Registry
 
 EXTRACTORS: Registry[Callable[[Path], nn.Module]] = Registry("extractor")
 

@@ -19,7 +19,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from ganaudit.errors import GanauditError, WeightsError
+from ganaudit.utils.errors import GanauditError, WeightsError
 from ganaudit.metrics import pins
 from ganaudit.metrics.features import verify_weights
 from ganaudit.utils.io import atomic_path, atomic_write_json, atomic_write_text
@@ -74,7 +74,7 @@ def _train_digits_or_reference(out_dir: Path, data_dir: Path) -> dict:
     import shutil
 
     from ganaudit.metrics import digits_cnn
-    from ganaudit.hashing import sha256_file
+    from ganaudit.utils.hashing import sha256_file
 
     target = out_dir / digits_cnn.DIGITS_WEIGHTS.filename
     digits_cnn.main(["train", "--out", str(target), "--data-dir", str(data_dir)])
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             raise WeightsError(f"unknown weights '{args.name}'; expected one of {sorted(SOURCES)}")
         print(fetch(args.name, args.out))
     except GanauditError as exc:
-        from ganaudit.cli_errors import exit_code, report
+        from ganaudit.utils.exits import exit_code, report
 
         report(str(exc))
         return exit_code(exc)
@@ -114,6 +114,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from ganaudit.cli_errors import run_cli
+    from ganaudit.utils.exits import run_cli
 
     sys.exit(run_cli(main))  # anticipated errors: one line, exit 1 (2 for options)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg.blas import dtrmm
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 from ganaudit.metrics._arrays import as_float64
 
 

@@ -21,8 +21,8 @@ from typing import Iterator
 
 import torch
 
-from ganaudit.determinism import add_mode_flag
-from ganaudit.errors import DataError, GanauditError
+from ganaudit.utils.determinism import add_mode_flag
+from ganaudit.utils.errors import DataError, GanauditError
 
 __all__ = ["floor_split", "real_floor", "main"]
 
@@ -74,13 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     add_mode_flag(p, "the floor")
     args = p.parse_args(argv)
     try:
-        from ganaudit.determinism import enforce
+        from ganaudit.utils.determinism import enforce
 
         enforce(args.determinism)  # the runs' kernels, and their reference statistics
         rec = real_floor(args.dataset, args.protocol, artifacts_dir=Path(args.artifacts),
                          data_dir=Path(args.data_dir or Path("data/prepared") / args.dataset))
     except GanauditError as exc:
-        from ganaudit.cli_errors import exit_code, report
+        from ganaudit.utils.exits import exit_code, report
 
         report(str(exc))
         return exit_code(exc)  # 2 for a bad option, 1 for missing data or weights
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from ganaudit.determinism import reexec_cli
+    from ganaudit.utils.determinism import reexec_cli
 
     reexec_cli()  # --determinism portable (default): restart with the pinned kernels' environment
     sys.exit(main())

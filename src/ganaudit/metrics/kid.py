@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 from ganaudit.metrics._arrays import as_float64
 
 MAX_BLOCK_SIZE = 1024

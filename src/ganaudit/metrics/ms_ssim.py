@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 
 POWER_FACTORS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 K1, K2, MAX_VAL = 0.01, 0.03, 255.0

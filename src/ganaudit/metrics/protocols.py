@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-from ganaudit.errors import ConfigError
-from ganaudit.registry import Registry
+from ganaudit.utils.errors import ConfigError
+from ganaudit.utils.registry import Registry
 
 NAN_FID_SENTINEL = 31337.0  # [V2] NAN_DETECTED: FID, IS and MS-SSIM recorded for NaN samples
 LATENT_RNGS = ("numpy_legacy", "torch")  # see ganaudit.evaluate.eval_latents

@@ -3,7 +3,7 @@
 A record carries the metric values and everything needed to recompute them: protocol (with all its
 choices), dataset and real split, split manifest digest, extractor name and weights sha256, N real
 and N fake, dtype, latent seed, training seed, config hash, step, run id, git commit, library
-versions, the determinism settings in force (ganaudit.determinism.settings) and the UTC time.
+versions, the determinism settings in force (ganaudit.utils.determinism.settings) and the UTC time.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def library_versions() -> dict[str, str]:
 
 def determinism_settings() -> dict:
     """The kernel-choice settings in force (mode, pinned environment, torch flags, CPU capability)."""
-    from ganaudit.determinism import settings
+    from ganaudit.utils.determinism import settings
 
     return settings()
 

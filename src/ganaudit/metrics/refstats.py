@@ -2,7 +2,7 @@
 
 Cache key: sha256 of the canonical JSON of everything that can change the numbers: protocol name,
 extractor, real split, its manifest digest, the extractor weights sha256, N real, the kernels they
-are computed with (``portable-cpu``, ``fast-cpu``, ``<mode>-cuda``: ganaudit.determinism.kernels_in_force;
+are computed with (``portable-cpu``, ``fast-cpu``, ``<mode>-cuda``: ganaudit.utils.determinism.kernels_in_force;
 a portable run never scores against statistics that the machine's fast kernels computed) and a format
 version. Files: ``<artifacts>/refstats/<dataset>/<protocol>-<key[:16]>.npz`` written to a temporary
 name and ``os.replace``d (atomic). Loading re-checks the stored key fields against the requested
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganaudit.determinism import add_mode_flag
-from ganaudit.errors import DataError
+from ganaudit.utils.determinism import add_mode_flag
+from ganaudit.utils.errors import DataError
 from ganaudit.metrics.fid import stats_from_sums
 from ganaudit.metrics.progress import progress_iter
 from ganaudit.metrics.protocols import Protocol, protocol_for
@@ -115,7 +115,7 @@ def get_or_compute(proto: Protocol, dataset: str, view, extractor, artifacts_dir
     if len(view) < n_real:
         raise DataError(f"{dataset} {proto.real_split} split has {len(view)} images; protocol "
                         f"'{proto.name}' needs its first {n_real}")
-    from ganaudit.determinism import kernels_in_force
+    from ganaudit.utils.determinism import kernels_in_force
 
     fields = key_fields(proto, dataset, view.manifest_digest, extractor.weights_sha256, n_real,
                         kernels_in_force(torch.device(device).type))
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_cli_logging()
     from ganaudit.data import open_split
-    from ganaudit.determinism import enforce
+    from ganaudit.utils.determinism import enforce
     from ganaudit.metrics.features import EXTRACTORS
 
     enforce(args.determinism)  # the runs' kernels: statistics keyed portable-cpu (or fast-cpu)
@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from ganaudit.cli_errors import run_cli
-    from ganaudit.determinism import reexec_cli
+    from ganaudit.utils.exits import run_cli
+    from ganaudit.utils.determinism import reexec_cli
 
     reexec_cli()  # --determinism portable (default): restart with the pinned kernels' environment
 

@@ -23,7 +23,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 
 FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 IMAGE_SUFFIXES = (".png",)
@@ -61,7 +61,7 @@ def parse_range(text: str | None) -> tuple[float, float] | None:
         return None
     key = str(text).replace(" ", "").strip("[]()")
     if key not in RANGES:
-        from ganaudit.errors import ConfigError
+        from ganaudit.utils.errors import ConfigError
 
         raise ConfigError(f"option 'samples_range' = {text!r}: expected one of {', '.join(RANGES)}")
     return RANGES[key]

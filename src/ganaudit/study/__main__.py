@@ -7,7 +7,7 @@ study and hands each batch of runs to the configured Hydra launcher (see ``ganau
 from __future__ import annotations
 
 if __name__ == "__main__":  # determinism=portable: pinned environment before torch is imported
-    from ganaudit.determinism import reexec_for_mode
+    from ganaudit.utils.determinism import reexec_for_mode
 
     reexec_for_mode("run_study")
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from ganaudit.cli_errors import EXIT_FAILURE, cli_main, report
+from ganaudit.utils.exits import EXIT_FAILURE, cli_main, report
 from ganaudit.hydra_app import hydra_app
 from ganaudit.study.devices import register_resolver
 from ganaudit.study.driver import StudyDriver, StudyProgress
@@ -81,6 +81,6 @@ def main(cfg: DictConfig) -> int:
 
 
 if __name__ == "__main__":
-    from ganaudit.cli_errors import hydra_cli
+    from ganaudit.utils.exits import hydra_cli
 
     hydra_cli(main, "run_study")

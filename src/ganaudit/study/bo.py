@@ -36,7 +36,7 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.study.hparams import TABLE2, lambda_range
 from ganaudit.study.spec import Configuration, RunSpec, StudySpec
 

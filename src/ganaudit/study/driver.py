@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.study.launch import BatchLauncher, InlineLauncher
 from ganaudit.study.runner import write_plan
 from ganaudit.study.spec import RunSpec, StudySpec

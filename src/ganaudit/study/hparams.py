@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 #: ICML Table 1 ([P3-T1], spec §5.2): 3 lr × 2 λ × 4 (β1, β2, n_dis) = 24 settings.
 TABLE1 = {

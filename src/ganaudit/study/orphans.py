@@ -49,7 +49,7 @@ def _alive(pid: int) -> bool:
 
 
 def _end(pid: int) -> None:
-    from ganaudit.cli_errors import report
+    from ganaudit.utils.exits import report
 
     report(f"the study process {pid} is gone; ending its worker {os.getpid()} (the run resumes from "
            "its last checkpoint when the study is rerun)", prefix="ganaudit: ")

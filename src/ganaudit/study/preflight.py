@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from ganaudit.checks import check_writable, params_datasets
-from ganaudit.errors import DataError, GanauditError, WeightsError
+from ganaudit.utils.errors import DataError, GanauditError, WeightsError
 
 __all__ = ["study_datasets", "preflight_study"]
 
@@ -24,7 +24,7 @@ def study_datasets(spec) -> dict[str, dict]:
     from the training config each configuration composes to (base + configuration overrides), each
     validated (ConfigError)."""
     from ganaudit.config import compose, validate
-    from ganaudit.determinism import kernels_id
+    from ganaudit.utils.determinism import kernels_id
 
     needs: dict[str, dict] = {}
     for conf in spec.configurations:

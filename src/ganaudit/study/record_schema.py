@@ -16,7 +16,7 @@ import math
 from pathlib import Path
 from typing import Any, Callable
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 
 __all__ = ["REQUIRED", "check_record", "record_problems"]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from ganaudit.study.cluster import slurm_env
 from ganaudit.study.devices import device_env, pin_device
-from ganaudit.determinism import MODE_ENV
+from ganaudit.utils.determinism import MODE_ENV
 from ganaudit.study.store import FINISHED, ResultsStore, atomic_write_json
 from ganaudit.study.tasks import STUDY_TASKS
 

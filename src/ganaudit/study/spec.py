@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 from ganaudit.utils.overrides import override_dict
 from ganaudit.study.hparams import grid_settings, random_settings, setting_id, setting_overrides
 

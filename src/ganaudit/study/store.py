@@ -25,7 +25,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from ganaudit.errors import DataError
+from ganaudit.utils.errors import DataError
 from ganaudit.utils import io as _io
 from ganaudit.utils.overrides import override_dict
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ganaudit.registry import Registry
+from ganaudit.utils.registry import Registry
 from ganaudit.utils.overrides import override_dict
 
 STUDY_TASKS: Registry = Registry("study_task")

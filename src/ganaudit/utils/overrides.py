@@ -15,7 +15,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 __all__ = ["parse_override", "override_key", "override_dict"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Callable, Generic, Iterator, TypeVar
 
-from ganaudit.errors import ConfigError
+from ganaudit.utils.errors import ConfigError
 
 T = TypeVar("T")
 

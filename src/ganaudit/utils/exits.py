@@ -5,7 +5,7 @@ exit codes").
     1  a failure: bad data, weights, checkpoint or output location, a run or study run that failed
     2  a usage error: an invalid option or configuration (ConfigError)
 
-An anticipated error (a :class:`ganaudit.errors.GanauditError`) prints ``error: <message>`` on one
+An anticipated error (a :class:`ganaudit.utils.errors.GanauditError`) prints ``error: <message>`` on one
 line on stderr and no traceback; any other exception is a bug and keeps its traceback.
 
     @cli_main
@@ -19,7 +19,7 @@ import functools
 import sys
 from typing import Any, Callable
 
-from ganaudit.errors import ConfigError, GanauditError
+from ganaudit.utils.errors import ConfigError, GanauditError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
