@@ -20,10 +20,10 @@ import time
 
 import torch
 
-from ganaudit.archs import ARCHS
-from ganaudit.archs.resnet import _Resample
-from ganaudit.losses import LOSSES
-from ganaudit.penalties import PENALTIES, PenaltyInputs
+from ganaudit.axes.archs import ARCHS
+from ganaudit.axes.archs.resnet import _Resample
+from ganaudit.axes.losses import LOSSES
+from ganaudit.axes.penalties import PENALTIES, PenaltyInputs
 
 
 def _sync(device: str) -> None:

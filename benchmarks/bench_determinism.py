@@ -43,9 +43,9 @@ def worker(mode: str, steps: int) -> dict:
     import torch
 
     from ganaudit.utils import determinism
-    from ganaudit.archs import ARCHS, sample_z
+    from ganaudit.axes.archs import ARCHS, sample_z
     from ganaudit.lit.steps import plain_step
-    from ganaudit.losses import LOSSES
+    from ganaudit.axes.losses import LOSSES
     from ganaudit.metrics import fid
     from ganaudit.metrics.digits_cnn import DigitsCNN
 

@@ -19,10 +19,10 @@ import time
 
 import torch
 
-from ganaudit.archs import ARCHS
-from ganaudit.losses import LOSSES
+from ganaudit.axes.archs import ARCHS
+from ganaudit.axes.losses import LOSSES
 from ganaudit.lit.steps import plain_step
-from ganaudit.optim import make_adam
+from ganaudit.axes.optim import make_adam
 from ganaudit.precision import training_precision
 
 RES = {"sndcgan": 32, "resnet_cifar": 32, "resnet19": 128}

@@ -28,10 +28,10 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from ganaudit.archs import ARCHS
+from ganaudit.axes.archs import ARCHS
 from ganaudit.data.datamodule import GANDataModule
 from ganaudit.lit.gan_module import GANModule
-from ganaudit.optim import make_adam
+from ganaudit.axes.optim import make_adam
 from ganaudit.precision import training_precision
 
 RES = {"sndcgan": 32, "resnet_cifar": 32, "resnet19": 128}

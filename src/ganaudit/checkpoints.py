@@ -44,7 +44,7 @@ def is_lightning_checkpoint(obj: Any) -> bool:
 def _build(path: Path, arch: str, resolution: int, norm: str, width: float, z_dim: int, init: str,
            weights: Mapping[str, torch.Tensor]) -> nn.Module:
     """G of the given architecture with ``weights`` loaded strictly; the global RNG is left untouched."""
-    from ganaudit.archs import ARCHS
+    from ganaudit.axes.archs import ARCHS
 
     with torch.random.fork_rng(devices=[]):  # building initializes weights from the global RNG
         gen, _ = ARCHS.get(arch).build(int(resolution), str(norm), float(width), int(z_dim), str(init))

@@ -39,10 +39,10 @@ __all__ = [
 
 # Hydra group -> (registry module, registry attribute); the group's option names are the registry names.
 AXIS_GROUPS: dict[str, tuple[str, str]] = {
-    "loss": ("ganaudit.losses", "LOSSES"),
-    "penalty": ("ganaudit.penalties", "PENALTIES"),
-    "norm": ("ganaudit.norms", "NORMS"),
-    "arch": ("ganaudit.archs", "ARCHS"),
+    "loss": ("ganaudit.axes.losses", "LOSSES"),
+    "penalty": ("ganaudit.axes.penalties", "PENALTIES"),
+    "norm": ("ganaudit.axes.norms", "NORMS"),
+    "arch": ("ganaudit.axes.archs", "ARCHS"),
     "dataset": ("ganaudit.data", "DATASETS"),
 }
 
@@ -190,7 +190,7 @@ def _check_numbers(cfg: DictConfig) -> None:
         _check(0 <= b < 1, key, b, "an Adam beta in [0, 1)")
     eps = _number(cfg, "optim.eps")
     _check(eps > 0, "optim.eps", eps, "an Adam epsilon > 0 (study: 1e-8)")
-    from ganaudit.optim import ADAM_IMPLS
+    from ganaudit.axes.optim import ADAM_IMPLS
 
     impl = OmegaConf.select(cfg, "optim.impl", default="tf1")
     _check(impl in ADAM_IMPLS, "optim.impl", impl, f"one of {', '.join(ADAM_IMPLS.names())} (tf1: the study's Adam)")

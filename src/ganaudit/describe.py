@@ -36,7 +36,7 @@ def count_trainable(module: torch.nn.Module) -> int:
 
 def describe(cfg: DictConfig, batch: int = 2) -> dict[str, Any]:
     """The JSON-able description of ``cfg`` (see module docstring); validates first (ConfigError)."""
-    from ganaudit.archs import ARCHS, sample_z
+    from ganaudit.axes.archs import ARCHS, sample_z
 
     validate(cfg)
     a = cfg.arch

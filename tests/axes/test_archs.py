@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from ganaudit.archs import ARCHS, INITS, sample_z
+from ganaudit.axes.archs import ARCHS, INITS, sample_z
 from ganaudit.utils.errors import ConfigError
-from ganaudit.norms import BatchNorm1d, BatchNorm2d
+from ganaudit.axes.norms import BatchNorm1d, BatchNorm2d
 
 pytestmark = pytest.mark.timeout(120)  # builds and backprops real (tiny) networks
 RESOLUTIONS = {"sndcgan": (32, 128), "resnet19": (128,), "resnet_cifar": (32,)}

@@ -12,10 +12,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganaudit.archs import ARCHS, sample_z, unpool
-from ganaudit.archs.resnet import unpool_conv
-from ganaudit.losses import LOSSES
-from ganaudit.penalties import PENALTIES, PenaltyInputs
+from ganaudit.axes.archs import ARCHS, sample_z, unpool
+from ganaudit.axes.archs.resnet import unpool_conv
+from ganaudit.axes.losses import LOSSES
+from ganaudit.axes.penalties import PENALTIES, PenaltyInputs
 
 pytestmark = [
     pytest.mark.gpu,

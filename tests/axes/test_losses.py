@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ganaudit.utils.errors import ConfigError
-from ganaudit.losses import LOSSES, LossTerms
+from ganaudit.axes.losses import LOSSES, LossTerms
 
 ALL = LOSSES.names()
 REAL = torch.tensor([0.0, 2.0])

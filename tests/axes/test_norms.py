@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganaudit.utils.errors import ConfigError
-from ganaudit.norms import NORMS, BatchNorm1d, BatchNorm2d, SpectralNormSpec, raw_weight
+from ganaudit.axes.norms import NORMS, BatchNorm1d, BatchNorm2d, SpectralNormSpec, raw_weight
 
 ALL = NORMS.names()
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from ganaudit.archs import ARCHS
+from ganaudit.axes.archs import ARCHS
 from ganaudit.utils.errors import ConfigError
-from ganaudit.penalties import PENALTIES, PenaltyInputs, penalized_weights
+from ganaudit.axes.penalties import PENALTIES, PenaltyInputs, penalized_weights
 
 pytestmark = pytest.mark.timeout(120)  # builds and backprops real (tiny) networks
 ALL = PENALTIES.names()

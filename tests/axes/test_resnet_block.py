@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganaudit.archs import ResBlock, unpool
-from ganaudit.archs.resnet import unpool_conv
-from ganaudit.norms import NORMS
+from ganaudit.axes.archs import ResBlock, unpool
+from ganaudit.axes.archs.resnet import unpool_conv
+from ganaudit.axes.norms import NORMS
 
 pytestmark = pytest.mark.timeout(120)  # builds and backprops real (tiny) networks
 

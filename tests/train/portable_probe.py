@@ -30,7 +30,7 @@ def _digest(state: dict) -> str:
 def _fid(G, seed: int) -> float:
     import torch
 
-    from ganaudit.archs import sample_z
+    from ganaudit.axes.archs import sample_z
     from ganaudit.metrics import fid
     from ganaudit.metrics.digits_cnn import DigitsCNN
 
@@ -67,7 +67,7 @@ def probe(combo: str, seed: int, steps: int, width: float) -> dict:
     state, _ = run_steps(arch, norm, loss, penalty, seed, "cpu", steps=steps, batch=8, width=width)
     import torch
 
-    from ganaudit.archs import ARCHS
+    from ganaudit.axes.archs import ARCHS
 
     G, _ = ARCHS.get(arch).build(res, norm, width, 128)
     G.load_state_dict({k[2:]: v for k, v in state.items() if k.startswith("G.")})

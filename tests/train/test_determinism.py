@@ -13,13 +13,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganaudit.archs import ARCHS, sample_z
+from ganaudit.axes.archs import ARCHS, sample_z
 from ganaudit.utils.errors import ConfigError
 from ganaudit.lit.steps import plain_step, updates_generator
-from ganaudit.losses import LOSSES
-from ganaudit.norms import NORMS
-from ganaudit.optim import make_adam
-from ganaudit.penalties import PENALTIES
+from ganaudit.axes.losses import LOSSES
+from ganaudit.axes.norms import NORMS
+from ganaudit.axes.optim import make_adam
+from ganaudit.axes.penalties import PENALTIES
 from tests.train.conftest import DETERMINISM_REPORT, TINY_WIDTH
 
 pytestmark = [pytest.mark.determinism, pytest.mark.timeout(600)]

@@ -10,7 +10,7 @@ import torch
 
 from ganaudit.config import compose, config_hash, validate
 from ganaudit.utils.errors import ConfigError
-from ganaudit.optim import ADAM_IMPLS, TF1Adam, make_adam
+from ganaudit.axes.optim import ADAM_IMPLS, TF1Adam, make_adam
 
 
 def numpy_tf1_adam(theta: np.ndarray, grads: list[np.ndarray], lr: float, b1: float, b2: float,

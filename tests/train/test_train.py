@@ -156,7 +156,7 @@ def test_g_step_schedule_and_same_z(tmp_path):
 
 
 def _reference_gp(D, real, fake):
-    """WGAN-GP from spec §2.1, written independently of ganaudit.penalties."""
+    """WGAN-GP from spec §2.1, written independently of ganaudit.axes.penalties."""
     alpha = torch.rand(real.shape[0], 1, 1, 1)
     x = (real + alpha * (fake - real)).detach().requires_grad_(True)
     (g,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
@@ -167,7 +167,7 @@ def _reference_gp(D, real, fake):
 def test_lightning_loop_equals_bare_pytorch_reference(tmp_path, impl):
     """Spec §5.1 loop written directly in PyTorch gives bit-identical weights after 4 D steps, with
     the study's TF1 Adam (the default; checked against numpy in test_optim) and with torch's Adam."""
-    from ganaudit.optim import TF1Adam
+    from ganaudit.axes.optim import TF1Adam
 
     rec = _RecordZ()
     lam, lr, n_dis, steps = 10.0, 2e-4, 3, 4

@@ -9,7 +9,7 @@ One ``training_step`` = one **D step** (the study's unit of training length):
    train mode.
 
 Both Adam instances share lr / β1 / β2 and eps (1e-8) and the Adam implementation (``optim.impl``: ``tf1``,
-the study's TF1 Adam, by default; see :mod:`ganaudit.optim`). The G optimizer is stepped directly (not
+the study's TF1 Adam, by default; see :mod:`ganaudit.axes.optim`). The G optimizer is stepped directly (not
 through Lightning's optimizer wrapper), so that Lightning's ``global_step`` counts D steps only:
 ``Trainer(max_steps=d_steps)`` and step-based checkpoints then speak the study's unit. Consequently
 only float32 is supported (no AMP scaler on the G step): ``trainer.precision`` is ``32-true``
@@ -36,12 +36,12 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
-from ganaudit.archs import ARCHS, sample_z
-from ganaudit.losses import LOSSES
-from ganaudit.optim import make_adam
+from ganaudit.axes.archs import ARCHS, sample_z
+from ganaudit.axes.losses import LOSSES
+from ganaudit.axes.optim import make_adam
 from ganaudit.lit.rng import capture_rng, restore_rng
 from ganaudit.lit.steps import discriminator_loss, generator_loss, updates_generator
-from ganaudit.penalties import PENALTIES
+from ganaudit.axes.penalties import PENALTIES
 
 __all__ = ["GANModule", "CKPT_KEY"]
 

@@ -16,8 +16,8 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from ganaudit.losses import LossTerms
-from ganaudit.penalties import PenaltyInputs
+from ganaudit.axes.losses import LossTerms
+from ganaudit.axes.penalties import PenaltyInputs
 
 __all__ = ["discriminator_loss", "generator_loss", "updates_generator", "plain_step"]
 

@@ -21,9 +21,9 @@ from typing import Sequence
 from torch import Tensor, nn
 import torch.nn.functional as F
 
-from ganaudit.archs.base import ARCHS, Arch, Discriminator, Generator, scaled
-from ganaudit.archs.init import init_layer
-from ganaudit.norms import NORMS, NormSpec
+from ganaudit.axes.archs.base import ARCHS, Arch, Discriminator, Generator, scaled
+from ganaudit.axes.archs.init import init_layer
+from ganaudit.axes.norms import NORMS, NormSpec
 
 __all__ = ["unpool", "unpool_conv", "ResBlock", "ResNetGenerator", "ResNetDiscriminator"]
 

@@ -16,7 +16,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from ganaudit.norms import raw_weight
+from ganaudit.axes.norms import raw_weight
 from ganaudit.utils.registry import Registry
 
 __all__ = ["PENALTIES", "PenaltyInputs", "PenaltyFn", "SLOPE_EPS", "gradient_slopes", "penalized_weights"]

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ganaudit.archs.base import ARCHS, Arch, Discriminator, Generator, scaled
-from ganaudit.archs.init import init_layer
-from ganaudit.norms import BN_MOMENTUM, NORMS, BatchNorm1d, BatchNorm2d
+from ganaudit.axes.archs.base import ARCHS, Arch, Discriminator, Generator, scaled
+from ganaudit.axes.archs.init import init_layer
+from ganaudit.axes.norms import BN_MOMENTUM, NORMS, BatchNorm1d, BatchNorm2d
 
 __all__ = ["SNDCGANDiscriminator", "SNDCGANGenerator", "G_BN_EPS", "LRELU_SLOPE"]
 

@@ -15,8 +15,8 @@ import torch
 from torch import Tensor, nn
 
 from ganaudit.utils.errors import ConfigError
-from ganaudit.archs.init import INITS
-from ganaudit.norms import NORMS, raw_weight
+from ganaudit.axes.archs.init import INITS
+from ganaudit.axes.norms import NORMS, raw_weight
 from ganaudit.utils.registry import Registry
 
 __all__ = ["ARCHS", "Arch", "Discriminator", "Generator", "scaled", "sample_z", "Z_DIM"]
