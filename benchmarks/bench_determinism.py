@@ -10,7 +10,7 @@ times, each in its own process:
                  ONEDNN_MAX_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2, OPENBLAS_CORETYPE=Haswell),
                  what an AVX2-only machine runs;
   * portable   : ganaudit.utils.determinism's pinned environment and runtime flags.
-Step = one D+G step (ganaudit.lit.steps, Adam); evaluation = the digits_cnn protocol's work for one
+Step = one D+G step (ganaudit.training.lit.steps, Adam); evaluation = the digits_cnn protocol's work for one
 checkpoint (500 samples generated, embedded by the shipped digits CNN, FID against 500 real
 embeddings). Rounds interleave the variants (the machine is shared); each figure is the minimum over
 ``--repeats`` rounds of the median step / the evaluation time. Ratios are against ``fast``.
@@ -44,7 +44,7 @@ def worker(mode: str, steps: int) -> dict:
 
     from ganaudit.utils import determinism
     from ganaudit.axes.archs import ARCHS, sample_z
-    from ganaudit.lit.steps import plain_step
+    from ganaudit.training.lit.steps import plain_step
     from ganaudit.axes.losses import LOSSES
     from ganaudit.metrics import fid
     from ganaudit.metrics.digits_cnn import DigitsCNN

@@ -7,7 +7,7 @@ On a slice of `study=demo` (NS and WGAN x spectral norm, the given seeds, real t
 evaluation), it prints:
   1. per-run overhead of the study machinery (planning = composing + hashing every run's config,
      launch, job setup, record write, export) against the run's own training+evaluation time
-     (``wall_time_s`` of ganaudit.train), sequential local launcher;
+     (``wall_time_s`` of ganaudit.training.train), sequential local launcher;
   2. joblib with 2 workers (`hydra/launcher=parallel`) vs sequential on the same slice: the speedup.
 Both use the demo's one torch thread per run (``--default-threads`` adds a sequential variant with
 torch's default thread count).

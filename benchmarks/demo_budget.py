@@ -31,14 +31,14 @@ REPO = Path(__file__).resolve().parents[1]
 PORTABLE_ENV = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "SSE41",
                 "OMP_NUM_THREADS": "1"}
 RUNNER = ("import sys, torch; torch.backends.mkldnn.enabled = False; torch.set_num_threads(1); "
-          "import json; from ganaudit.config import compose; from ganaudit.train import train; "
+          "import json; from ganaudit.training.config import compose; from ganaudit.training.train import train; "
           "r = train(compose(sys.argv[1:])); print(json.dumps({k: r.get(k) for k in "
           "('status', 'fid_min', 'fid_final', 'fid_min_step', 'wall_time_s')}))")
 
 
 def planned_runs(study: str) -> list:
     """The study's static runs (RunSpec, in plan order)."""
-    from ganaudit.config import compose
+    from ganaudit.training.config import compose
     from ganaudit.study.spec import StudySpec
 
     cfg = compose([f"study={study}"], config_name="run_study")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ganaudit.config import compose
+from ganaudit.training.config import compose
 from ganaudit.study.driver import StudyDriver
 from ganaudit.study.spec import StudySpec
 

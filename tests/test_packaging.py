@@ -58,7 +58,7 @@ def test_installed_package_runs_from_outside_the_repository(wheel, tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
         return proc.stdout
 
-    probe = ("import ganaudit, json; from ganaudit.config import compose; "
+    probe = ("import ganaudit, json; from ganaudit.training.config import compose; "
              "c = compose(['experiment=kurach2019/hub13']); "
              "print(json.dumps([ganaudit.__file__, c.arch.name, c.dataset.name, c.optim.n_dis]))")
     where, arch, dataset, n_dis = json.loads(run(sys.executable, "-c", probe))
@@ -69,7 +69,7 @@ def test_installed_package_runs_from_outside_the_repository(wheel, tmp_path):
     mine = tmp_path / "myconf" / "experiment"
     mine.mkdir(parents=True)
     (mine / "mine.yaml").write_text("# @package _global_\nseed: 77\n")
-    job = run(sys.executable, "-m", "ganaudit.train", "--cfg", "job", "--config-dir", str(mine.parent),
+    job = run(sys.executable, "-m", "ganaudit.training.train", "--cfg", "job", "--config-dir", str(mine.parent),
               "experiment=mine", "trainer=smoke")
     assert "seed: 77" in job and "d_steps: 20" in job
     assert sorted(p.name for p in outside.iterdir()) == []  # --cfg job writes nothing

@@ -89,7 +89,7 @@ def _check_same_run(info: dict, config: str | Path | Mapping, path: Path) -> Non
     """ConfigError when ``config`` (given beside a run checkpoint) is not the configuration that trained it."""
     from omegaconf import OmegaConf
 
-    from ganaudit.config import config_hash
+    from ganaudit.training.config import config_hash
 
     own = info.get("config_hash")
     given = config_hash(OmegaConf.create(_read_config(config)))

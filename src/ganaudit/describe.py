@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from ganaudit.config import compose, config_hash, to_plain, validate
+from ganaudit.training.config import compose, config_hash, to_plain, validate
 from ganaudit.utils.errors import ConfigError
 
 __all__ = ["describe", "count_trainable", "main"]

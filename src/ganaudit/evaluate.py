@@ -142,7 +142,7 @@ def _evaluate(batches_fn, *, dataset: str, protocol: str, data_dir, artifacts_di
 
     proto = protocol_for(dataset, protocol)
     if record_path is not None:
-        from ganaudit.checks import check_writable
+        from ganaudit.training.checks import check_writable
 
         check_writable(record_path, "record file", is_file=True)  # before any computing
     extractor = EXTRACTORS.get(proto.extractor)(Path(artifacts_dir) / "weights").to(device)
@@ -260,7 +260,7 @@ def compose_options(argv: list[str]):
     """The ``evaluate`` config (``conf/evaluate.yaml``) composed by Hydra with ``argv`` overrides."""
     from omegaconf import OmegaConf
 
-    from ganaudit.config import compose
+    from ganaudit.training.config import compose
 
     # "samples_range=-1,1" is a range, not a Hydra sweep: pass it as a string
     argv = [f"samples_range='{a.split('=', 1)[1]}'" if a.startswith("samples_range=") and "'" not in a
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m ganaudit.evaluate key=value ...``: print the record JSON; exit 2 on bad input."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] in (["-h"], ["--help"]):
-        from ganaudit.config import PACKAGE_CONF
+        from ganaudit.training.config import PACKAGE_CONF
 
         print(__doc__ + "\nOptions (the packaged evaluate.yaml):\n" + (PACKAGE_CONF / "evaluate.yaml").read_text())
         return 0

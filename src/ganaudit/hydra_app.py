@@ -26,7 +26,7 @@ def config_path() -> str:
     """``$GANAUDIT_CONF`` as an absolute directory (checked), else ``pkg://ganaudit.conf``."""
     if not os.environ.get(CONF_ENV):
         return PACKAGE_CONF
-    from ganaudit.config import conf_dir  # ConfigError when the directory holds no config.yaml
+    from ganaudit.training.config import conf_dir  # ConfigError when the directory holds no config.yaml
 
     return str(conf_dir().resolve())
 

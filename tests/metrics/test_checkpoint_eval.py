@@ -10,9 +10,9 @@ import torch
 
 import ganaudit.evaluate as ev
 from ganaudit.checkpoints import load_generator
-from ganaudit.config import compose
+from ganaudit.training.config import compose
 from ganaudit.data.datamodule import GANDataModule
-from ganaudit.train import train
+from ganaudit.training.train import train
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ganaudit.audit.claim import main as verdict
-from ganaudit.config import compose, config_hash, to_plain
+from ganaudit.training.config import compose, config_hash, to_plain
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINES = str(ROOT / "audits" / "baselines" / "published_models.csv")

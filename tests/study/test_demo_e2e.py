@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ganaudit.audit.report import AuditOptions, write_audit
-from ganaudit.config import compose
+from ganaudit.training.config import compose
 from ganaudit.study.__main__ import run_from_config
 from ganaudit.study.launch import InlineLauncher
 

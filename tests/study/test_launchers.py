@@ -137,7 +137,7 @@ def test_slurm_asks_for_gpus_only_with_launch_gpus(extra, gpus):
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from ganaudit.config import conf_dir
+    from ganaudit.training.config import conf_dir
 
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
         cfg = compose("run_study", overrides=["hydra/launcher=slurm", *extra], return_hydra_config=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ganaudit.config import compose
+from ganaudit.training.config import compose
 from ganaudit.study.plan import load_costs, make_plan, step_seconds
 from ganaudit.study.spec import StudySpec
 

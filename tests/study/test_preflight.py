@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from ganaudit.utils.exits import run_cli
-from ganaudit.config import compose
+from ganaudit.training.config import compose
 from ganaudit.study.__main__ import run_from_config
 from ganaudit.study.launch import InlineLauncher
 from ganaudit.study.preflight import preflight_study

@@ -158,8 +158,8 @@ REQUEUE = ["study.configurations.axes.loss=[ns]", "study.base=[" + ",".join(f"'{
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, offline_assets):
     """The requeue tests' run trained without interruption, in this process, on one thread."""
-    from ganaudit.config import compose
-    from ganaudit.train import train
+    from ganaudit.training.config import compose
+    from ganaudit.training.train import train
 
     ref_root = tmp_path_factory.mktemp("uninterrupted")
     overrides = [*LONGER, "loss=ns", "norm=spectral", "optim.lr=0.0002", "optim.beta1=0.5", "optim.beta2=0.999",

@@ -4,7 +4,7 @@
         --mode portable --seeds 0 1 sndcgan/spectral/ns/wgan_gp resnet_cifar/batch/hinge/dragan
 
 For each ``arch/norm/loss/penalty``: init with ``seed``, train ``--steps`` D steps (each with a G step)
-on fixed random data through ganaudit.lit.steps, then "evaluate": a seeded DigitsCNN (random init,
+on fixed random data through ganaudit.training.lit.steps, then "evaluate": a seeded DigitsCNN (random init,
 the digits protocol's network) embeds 64 generated and 64 real images, and ``ganaudit.metrics.fid``
 gives an FID (float64 eigenvalues through numpy/LAPACK). Output: ``{"settings": ..., "runs":
 {"<combo>@<seed>": {"weights_sha256": hex, "fid": float.hex()}}}``. The weights digest covers every tensor of
@@ -45,17 +45,17 @@ def _fid(G, seed: int) -> float:
 
 
 def _without_lightning() -> None:
-    """Make ``ganaudit.lit.steps`` importable without the package's Lightning shell (~2.5 s of
+    """Make ``ganaudit.training.lit.steps`` importable without the package's Lightning shell (~2.5 s of
     imports per process): the probe needs the step functions only."""
     import sys
     import types
 
     import ganaudit
 
-    if "ganaudit.lit" not in sys.modules:
-        pkg = types.ModuleType("ganaudit.lit")
+    if "ganaudit.training.lit" not in sys.modules:
+        pkg = types.ModuleType("ganaudit.training.lit")
         pkg.__path__ = [str(Path(ganaudit.__file__).parent / "lit")]
-        sys.modules["ganaudit.lit"] = pkg
+        sys.modules["ganaudit.training.lit"] = pkg
 
 
 def probe(combo: str, seed: int, steps: int, width: float) -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ganaudit import baselines
-from ganaudit.config import AXIS_GROUPS, compose, conf_dir, config_hash, run_dir, validate, _registry
+from ganaudit.training.config import AXIS_GROUPS, compose, conf_dir, config_hash, run_dir, validate, _registry
 from ganaudit.utils.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,7 +71,7 @@ def test_invalid_configs_fail_naming_option_and_allowed_values(overrides, option
 
 
 def test_invalid_config_fails_before_anything_is_written(tmp_path):
-    from ganaudit.train import train
+    from ganaudit.training.train import train
 
     with pytest.raises(ConfigError, match="optim.n_dis"):
         train(compose([f"paths.root={tmp_path}", "optim.n_dis=0"]))

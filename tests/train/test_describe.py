@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from ganaudit.config import compose
+from ganaudit.training.config import compose
 from ganaudit.describe import describe, main
 
 

@@ -1,5 +1,5 @@
 """Determinism over every combination the study allows (loss x penalty x norm x arch): 2 D steps at
-width 1/16, batch 4, through the training core's step functions (ganaudit.lit.steps) and Adam.
+width 1/16, batch 4, through the training core's step functions (ganaudit.training.lit.steps) and Adam.
 
 A user tool too: ``pytest -m determinism`` on any machine; ``GANAUDIT_DEVICE=cuda pytest -m
 determinism`` runs on a GPU with ``torch.use_deterministic_algorithms(True)`` and
@@ -15,7 +15,7 @@ import torch
 
 from ganaudit.axes.archs import ARCHS, sample_z
 from ganaudit.utils.errors import ConfigError
-from ganaudit.lit.steps import plain_step, updates_generator
+from ganaudit.training.lit.steps import plain_step, updates_generator
 from ganaudit.axes.losses import LOSSES
 from ganaudit.axes.norms import NORMS
 from ganaudit.axes.optim import make_adam

@@ -12,10 +12,10 @@ import pytest
 import pytorch_lightning as pl
 from omegaconf import OmegaConf
 
-from ganaudit.config import compose, config_hash, run_dir
+from ganaudit.training.config import compose, config_hash, run_dir
 from ganaudit.data.datamodule import GANDataModule
-from ganaudit.lit.loggers import eval_metrics
-from ganaudit.train import train
+from ganaudit.training.lit.loggers import eval_metrics
+from ganaudit.training.train import train
 from tests.train.conftest import tiny_images, tiny_overrides
 
 pytestmark = pytest.mark.timeout(300)
@@ -67,7 +67,7 @@ def test_a_resumed_run_continues_the_same_log(tmp_path):
 
 
 def test_a_rerun_after_the_last_checkpoint_drops_the_rows_it_logs_again(tmp_path):
-    from ganaudit.lit.loggers import RunCSVLogger
+    from ganaudit.training.lit.loggers import RunCSVLogger
 
     log = RunCSVLogger(tmp_path)
     for step in (1, 2, 3):
@@ -118,7 +118,7 @@ def test_ui_groups_do_not_change_the_config_hash(tmp_path):
 
 def test_hydra_run_dir_is_the_run_dir(tmp_path, monkeypatch):
     """``python -m ganaudit.train``: Hydra's .hydra/ lands in <paths.runs>/<config_hash>-s<seed>."""
-    import ganaudit.train as entry
+    import ganaudit.training.train as entry
     from hydra.core.hydra_config import HydraConfig
 
     seen = {}
@@ -128,7 +128,7 @@ def test_hydra_run_dir_is_the_run_dir(tmp_path, monkeypatch):
         return {"status": "ok"}
 
     monkeypatch.setattr(entry, "train", fake_train)
-    monkeypatch.setattr(sys, "argv", ["ganaudit.train", f"paths.root={tmp_path}", "seed=5", "loss=ls"])
+    monkeypatch.setattr(sys, "argv", ["ganaudit.training.train", f"paths.root={tmp_path}", "seed=5", "loss=ls"])
     entry.main()
     assert seen["output_dir"] == seen["run_dir"] and seen["run_dir"].endswith("-s5")
     saved = OmegaConf.load(Path(seen["run_dir"]) / ".hydra" / "config.yaml")

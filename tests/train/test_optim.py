@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.config import compose, config_hash, validate
+from ganaudit.training.config import compose, config_hash, validate
 from ganaudit.utils.errors import ConfigError
 from ganaudit.axes.optim import ADAM_IMPLS, TF1Adam, make_adam
 
@@ -132,7 +132,7 @@ def test_config_default_is_tf1_and_is_hashed():
 
 
 def test_gan_module_uses_the_configured_adam():
-    from ganaudit.lit.gan_module import GANModule
+    from ganaudit.training.lit.gan_module import GANModule
 
     kw = dict(arch="sndcgan", width=1 / 16, resolution=32)
     assert all(isinstance(o, TF1Adam) for o in GANModule(**kw).configure_optimizers())

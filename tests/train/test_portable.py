@@ -119,7 +119,7 @@ def test_mode_from_argv_last_override_wins_else_the_config_default():
         determinism.mode_from_argv(["determinism=quick"])
 
 
-@pytest.mark.parametrize("module", ["ganaudit.train", "ganaudit.study"])
+@pytest.mark.parametrize("module", ["ganaudit.training.train", "ganaudit.study"])
 def test_entry_point_with_a_bad_mode_is_a_one_line_usage_error(module):
     proc = subprocess.run([sys.executable, "-m", module, "determinism=quick"], cwd=REPO, env=_outer_env({}),
                           capture_output=True, text=True, timeout=120)
@@ -200,7 +200,7 @@ def _train_cli(root: Path, caps: dict, *overrides: str) -> tuple[dict, str]:
     process under ``caps``; returns (result, sha256 of the final G+D state_dict)."""
     import hashlib
 
-    cmd = [sys.executable, "-m", "ganaudit.train", "trainer=smoke", "arch.width=0.125", "determinism=portable",
+    cmd = [sys.executable, "-m", "ganaudit.training.train", "trainer=smoke", "arch.width=0.125", "determinism=portable",
            "trainer.progress_bar=false", "eval.every=10", *overrides]
     proc = subprocess.run(cmd, cwd=REPO, env={**_outer_env(caps), "GANAUDIT_ROOT": str(root)},
                           capture_output=True, text=True, timeout=600)

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.config import compose, config_hash
+from ganaudit.training.config import compose, config_hash
 from ganaudit.data.prepare import prepare
 from ganaudit.data.store import shard_stem
-from ganaudit.train import main
+from ganaudit.training.train import main
 from tests.train.conftest import tiny_overrides
 
 pytestmark = pytest.mark.timeout(300)
@@ -113,7 +113,7 @@ def test_truncated_last_checkpoint_falls_back_to_newest_intact_one(tmp_path, dig
     part = json.loads(out)
     last = Path(part["run_dir"]) / "checkpoints" / "last.ckpt"
     last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
-    with caplog.at_level(logging.WARNING, logger="ganaudit.train"):
+    with caplog.at_level(logging.WARNING, logger="ganaudit.training.train"):
         code, out, err = cli(tiny(tmp_path / "cut", digits_data), capsys)
     rest = json.loads(out)
     assert code == 0 and rest["status"] == "ok" and rest["resumed_from"].endswith("dstep-0000002.ckpt")
@@ -150,25 +150,25 @@ def test_unknown_option_value_is_one_line_exit_2_before_hydra(monkeypatch, capsy
     from ganaudit.utils.exits import hydra_cli
 
     ran = []
-    monkeypatch.setattr(sys, "argv", ["ganaudit.train", "loss=nope", "hydra.run.dir=/x"])
+    monkeypatch.setattr(sys, "argv", ["ganaudit.training.train", "loss=nope", "hydra.run.dir=/x"])
     with pytest.raises(SystemExit) as exc:
         hydra_cli(lambda: ran.append(1), "config")
     assert exc.value.code == 2 and not ran
     assert capsys.readouterr().err == "error: unknown loss 'nope'; allowed values for option 'loss': hinge, ls, mm, ns, wgan\n"
-    monkeypatch.setattr(sys, "argv", ["ganaudit.train", "loss=ls", "hydra/launcher=parallel"])
+    monkeypatch.setattr(sys, "argv", ["ganaudit.training.train", "loss=ls", "hydra/launcher=parallel"])
     hydra_cli(lambda: ran.append(1), "config")
     assert ran == [1]                                   # valid overrides go on to Hydra's main
 
 
 @pytest.mark.slow  # two interpreter start-ups with torch + Lightning: 10-120 s on a loaded 2-core box
 def test_real_command_prints_one_line_and_exits_2(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "ganaudit.train", "optim.lr=-1", f"paths.root={tmp_path}"],
+    proc = subprocess.run([sys.executable, "-m", "ganaudit.training.train", "optim.lr=-1", f"paths.root={tmp_path}"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1] == \
         "error: option 'optim.lr' = -1: expected a learning rate > 0 (study grid: 0.0001, 0.0002, 0.001)"
     assert "Traceback" not in proc.stderr and not (tmp_path / "runs").exists()
-    proc = subprocess.run([sys.executable, "-m", "ganaudit.train", "loss=nope", f"paths.root={tmp_path}"],
+    proc = subprocess.run([sys.executable, "-m", "ganaudit.training.train", "loss=nope", f"paths.root={tmp_path}"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr == \
         "error: unknown loss 'nope'; allowed values for option 'loss': hinge, ls, mm, ns, wgan\n", proc.stderr

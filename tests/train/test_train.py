@@ -1,4 +1,4 @@
-"""Full Lightning runs of ganaudit.train.train at tiny size: result record, checkpoints, resume,
+"""Full Lightning runs of ganaudit.training.train.train at tiny size: result record, checkpoints, resume,
 divergence, the loop's schedule, and an independent bare-PyTorch reference of the study's loop."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from ganaudit.config import compose
+from ganaudit.training.config import compose
 from ganaudit.data.datamodule import GANDataModule, batch_indices
-from ganaudit.train import train
+from ganaudit.training.train import train
 from tests.train.conftest import tiny_images, tiny_overrides
 
 pytestmark = pytest.mark.timeout(300)
@@ -240,7 +240,7 @@ def test_every_evaluation_writes_a_sample_grid_of_the_evaluated_generator(tmp_pa
     import numpy as np
     from PIL import Image
 
-    from ganaudit.lit.gan_module import GANModule
+    from ganaudit.training.lit.gan_module import GANModule
     from ganaudit.grids import grid_latents, step_grid_path
 
     def fake_evaluate(generator, *, context, **_):

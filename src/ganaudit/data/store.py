@@ -113,7 +113,7 @@ def completed_meta(data_dir: Path, split: str, index: int, count: int, plan: str
 
 def not_prepared(name: str, data_dir: Path, why: str) -> DataError:
     """The DataError raised when a store is missing or incomplete."""
-    from ganaudit.checks import prepare_hint
+    from ganaudit.training.checks import prepare_hint
 
     return DataError(f"dataset '{name}' is not prepared in {data_dir} ({why}); run {prepare_hint(name)}")
 
@@ -205,7 +205,7 @@ class SplitView:
             digest.update(block)
             pos += len(block)
         if digest.hexdigest() != want:
-            from ganaudit.checks import prepare_hint
+            from ganaudit.training.checks import prepare_hint
 
             name = self.manifest.get("dataset", "?")
             raise DataError(f"shard {reader.path} has sha256 {digest.hexdigest()[:16]}..; {self.data_dir / MANIFEST} "
@@ -260,7 +260,7 @@ def read_manifest(data_dir: Path) -> tuple[dict, str]:
         manifest = json.loads(raw)
         manifest["splits"]["train"]["shards"]  # noqa: B018 - the fields every reader needs
     except (ValueError, KeyError, TypeError) as exc:
-        from ganaudit.checks import prepare_hint
+        from ganaudit.training.checks import prepare_hint
 
         name = Path(data_dir).name
         raise DataError(f"manifest {path} is corrupt ({type(exc).__name__}: {exc}); expected the JSON written by "

@@ -117,7 +117,7 @@ class _Facts:
 
     def __call__(self, config: Configuration) -> tuple[str, str, int, float | None]:
         if config.label not in self.cache:
-            from ganaudit.config import compose
+            from ganaudit.training.config import compose
 
             cfg = compose([*self.spec.base, *config.overrides])
             arch, penalty, res = str(cfg.arch.name), str(cfg.penalty.name), int(cfg.dataset.resolution)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ganaudit.checks import check_writable, params_datasets
+from ganaudit.training.checks import check_writable, params_datasets
 from ganaudit.utils.errors import DataError, GanauditError, WeightsError
 
 __all__ = ["study_datasets", "preflight_study"]
@@ -23,7 +23,7 @@ def study_datasets(spec) -> dict[str, dict]:
     """{dataset: {"data_dir", "protocol", "artifacts", "eval", "kernels"}} of the study's configurations, read
     from the training config each configuration composes to (base + configuration overrides), each
     validated (ConfigError)."""
-    from ganaudit.config import compose, validate
+    from ganaudit.training.config import compose, validate
     from ganaudit.utils.determinism import kernels_id
 
     needs: dict[str, dict] = {}

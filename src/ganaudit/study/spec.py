@@ -59,7 +59,7 @@ class Configuration:
 
 @dataclass
 class RunSpec:
-    """One run of a study: ``overrides`` composed with ``ganaudit.config.compose`` give its config."""
+    """One run of a study: ``overrides`` composed with ``ganaudit.training.config.compose`` give its config."""
 
     study: str
     label: str

@@ -5,7 +5,7 @@ Layout (``root`` is the study's results directory, e.g. ``results/studies/demo``
     root/records/<config_hash>-s<seed>.json     one record per run (the latest attempt)
     root/attempts/<key>.<n>.json                 every earlier attempt that was replaced (failed ones)
 
-A record is the dict returned by ``ganaudit.train.train`` (docs/CONTRACTS.md §4: status, reason,
+A record is the dict returned by ``ganaudit.training.train.train`` (docs/CONTRACTS.md §4: status, reason,
 evals with provenance, fid_min, fid_final, wall_time_s, config, config_hash, seed, ...) plus the study's
 own fields (study, label, setting, source, hparams, overrides, key, attempt, study_wall_time_s).
 

@@ -7,7 +7,7 @@ A task has two methods:
     diverged_step, d_steps, seed, config_hash, config, evals, fid_min, fid_final, wall_time_s, run_dir,
     code_version).
 
-``train`` (default) calls ``ganaudit.train.train(ganaudit.config.compose(overrides))``.
+``train`` (default) calls ``ganaudit.training.train.train(ganaudit.training.config.compose(overrides))``.
 ``standin`` trains nothing: it returns a deterministic pseudo-FID computed from the overrides (a smooth
 function of log lr, β1, n_dis plus seed noise), after ``sleep_s`` seconds. It exists so that the study
 machinery (launchers, store, BO, kill/resume, audits) can be tested and dry-run without training; its
@@ -34,7 +34,7 @@ class TrainTask:
 
     @staticmethod
     def config_hash(overrides: Sequence[str]) -> str:
-        from ganaudit.config import compose, config_hash, validate
+        from ganaudit.training.config import compose, config_hash, validate
 
         cfg = compose(list(overrides))
         validate(cfg)  # a bad study file fails at planning time, before any training
@@ -43,8 +43,8 @@ class TrainTask:
     @staticmethod
     def run(overrides: Sequence[str], options: Mapping[str, Any]) -> dict:
         """``options.torch_threads``: intra-op threads of this job (e.g. 1 per joblib worker)."""
-        from ganaudit.config import compose
-        from ganaudit.train import train
+        from ganaudit.training.config import compose
+        from ganaudit.training.train import train
 
         if options.get("torch_threads"):
             import torch

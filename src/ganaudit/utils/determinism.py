@@ -85,7 +85,7 @@ def mode_from_argv(argv: Sequence[str], config_name: str = "config") -> str:
     if mode is None:
         import yaml
 
-        from ganaudit.config import conf_dir
+        from ganaudit.training.config import conf_dir
 
         data = yaml.safe_load((conf_dir() / f"{config_name}.yaml").read_text()) or {}
         mode = str(data.get("determinism", DEFAULT_MODE))

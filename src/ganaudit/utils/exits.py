@@ -65,12 +65,12 @@ def cli_main(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def hydra_cli(main: Callable[[], Any], config_name: str) -> None:
-    """Run a ``@hydra.main`` command; first compose its overrides with ``ganaudit.config.compose`` so that
+    """Run a ``@hydra.main`` command; first compose its overrides with ``ganaudit.training.config.compose`` so that
     an unknown option value or a malformed override is one line and exit 2 (Hydra's own report is
     several lines and exit 1). Skipped when Hydra flags (``--cfg``, ``-m``, ...) are given."""
     args = sys.argv[1:]
     if not any(a.startswith("-") for a in args):
-        from ganaudit.config import compose
+        from ganaudit.training.config import compose
 
         try:
             compose([a for a in args if not a.lstrip("+~").startswith("hydra")], config_name=config_name)

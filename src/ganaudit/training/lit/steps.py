@@ -6,7 +6,7 @@
 
 Shapes: ``real`` [B,3,R,R] in [0,1]; ``z`` [B,z_dim] in [-1,1]; D returns logits [B]. Both G and D must
 be in train mode (BN batch statistics, one SN power iteration per D call). The LightningModule
-(:mod:`ganaudit.lit.gan_module`) adds the optimizer steps; tests call these functions directly.
+(:mod:`ganaudit.training.lit.gan_module`) adds the optimizer steps; tests call these functions directly.
 """
 
 from __future__ import annotations

@@ -209,7 +209,7 @@ def _check_numbers(cfg: DictConfig) -> None:
     _check(0 <= data_seed < 2**32, "data_seed", data_seed, "an integer in [0, 2**32) (study: 547; or ${seed})")
     workers = _number(cfg, "trainer.num_workers", integer=True)
     _check(workers >= 0, "trainer.num_workers", workers, "an integer >= 0")
-    from ganaudit.precision import check_precision
+    from ganaudit.training.precision import check_precision
 
     check_precision(str(_get(cfg, "trainer.precision")))  # 32-true (exact float32) | tf32
     threads = OmegaConf.select(cfg, "trainer.cpu_threads")
@@ -248,7 +248,7 @@ def validate(cfg: DictConfig) -> None:
     precision 32-true or tf32 (bf16-mixed refused); Adam impl tf1|torch; cpu_threads null or >= 1;
     no key that nothing reads (``+typo=1``).
     """
-    from ganaudit.config_keys import check_known_keys
+    from ganaudit.training.config_keys import check_known_keys
 
     check_known_keys(cfg, conf_dir())
     _check_names(cfg)

@@ -20,10 +20,10 @@ __all__ = ["build_loggers", "build_callbacks"]
 def _default_callbacks(cfg: DictConfig) -> DictConfig:
     """``conf/callbacks/default.yaml`` for a configuration without a ``callbacks`` group."""
     return OmegaConf.create({
-        "d_step_checkpoint": {"_target_": "ganaudit.lit.callbacks.DStepCheckpoint",
+        "d_step_checkpoint": {"_target_": "ganaudit.training.lit.callbacks.DStepCheckpoint",
                               "every": int(cfg.trainer.checkpoint_every),
                               "keep": str(OmegaConf.select(cfg, "trainer.keep", default="all"))},
-        "eval": {"_target_": "ganaudit.lit.callbacks.EvalCallback",
+        "eval": {"_target_": "ganaudit.training.lit.callbacks.EvalCallback",
                  "every": int(OmegaConf.select(cfg, "eval.every", default=20000) or 20000)},
     })
 

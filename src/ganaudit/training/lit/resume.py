@@ -1,7 +1,7 @@
 """Which checkpoint a run resumes from: the newest intact one, and only if it is this run's.
 
 A checkpoint's ``checkpoint["ganaudit"]`` carries the ``config_hash`` and ``seed`` of the run that
-wrote it (see :class:`ganaudit.lit.gan_module.GANModule`). Resuming under another configuration or
+wrote it (see :class:`ganaudit.training.lit.gan_module.GANModule`). Resuming under another configuration or
 seed is refused (a different run with the same tensor shapes would otherwise continue silently).
 A truncated or corrupt ``last.ckpt`` (a kill during a save on a file system without atomic rename,
 a copy cut short) falls back to the newest intact numbered ``dstep-*.ckpt``, and says so.
@@ -19,7 +19,7 @@ from ganaudit.utils.errors import CheckpointError
 
 __all__ = ["load_checkpoint", "check_identity", "resume_checkpoint"]
 
-log = logging.getLogger("ganaudit.train")
+log = logging.getLogger("ganaudit.training.train")
 
 
 def load_checkpoint(path: Path) -> dict | None:

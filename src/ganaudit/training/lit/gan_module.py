@@ -13,10 +13,10 @@ the study's TF1 Adam, by default; see :mod:`ganaudit.axes.optim`). The G optimiz
 through Lightning's optimizer wrapper), so that Lightning's ``global_step`` counts D steps only:
 ``Trainer(max_steps=d_steps)`` and step-based checkpoints then speak the study's unit. Consequently
 only float32 is supported (no AMP scaler on the G step): ``trainer.precision`` is ``32-true``
-(exact, TF32 off on CUDA) or ``tf32`` (see :mod:`ganaudit.precision`).
+(exact, TF32 off on CUDA) or ``tf32`` (see :mod:`ganaudit.training.precision`).
 
 A non-finite loss stops training before any optimizer step is taken with it: ``self.divergence``
-records the D step and reason, and :class:`ganaudit.lit.callbacks.DStepCheckpoint` saves nothing from
+records the D step and reason, and :class:`ganaudit.training.lit.callbacks.DStepCheckpoint` saves nothing from
 then on, so the last good checkpoint survives.
 
 Checkpoints rebuild G on their own: the constructor arguments are Lightning's
@@ -39,8 +39,8 @@ from torch import Tensor
 from ganaudit.axes.archs import ARCHS, sample_z
 from ganaudit.axes.losses import LOSSES
 from ganaudit.axes.optim import make_adam
-from ganaudit.lit.rng import capture_rng, restore_rng
-from ganaudit.lit.steps import discriminator_loss, generator_loss, updates_generator
+from ganaudit.training.lit.rng import capture_rng, restore_rng
+from ganaudit.training.lit.steps import discriminator_loss, generator_loss, updates_generator
 from ganaudit.axes.penalties import PENALTIES
 
 __all__ = ["GANModule", "CKPT_KEY"]
@@ -95,9 +95,9 @@ class GANModule(pl.LightningModule):
 
     @classmethod
     def from_config(cls, cfg: Any) -> "GANModule":
-        """Build from a composed config (``ganaudit.config.compose``); its hash, seed and resolved
+        """Build from a composed config (``ganaudit.training.config.compose``); its hash, seed and resolved
         values go into every checkpoint (``checkpoint["ganaudit"]``)."""
-        from ganaudit.config import config_hash, to_plain
+        from ganaudit.training.config import config_hash, to_plain
 
         module = cls(
             loss=cfg.loss.name,

@@ -16,8 +16,8 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from ganaudit.lit.loggers import log_eval_metrics
-from ganaudit.lit.rng import capture_rng, restore_rng
+from ganaudit.training.lit.loggers import log_eval_metrics
+from ganaudit.training.lit.rng import capture_rng, restore_rng
 
 __all__ = ["DStepCheckpoint", "EvalCallback", "read_eval_index", "all_finite"]
 
@@ -99,7 +99,7 @@ class EvalCallback(pl.Callback):
     cheap one); it receives ``generator=pl_module.generator`` and ``**eval_kwargs`` plus
     ``context={**context, "step": d_step}``. Each returned record is summarized (step, fid, is, kid,
     ms_ssim, provenance) as one line of ``index_path``, and its numbers go to the trainer's loggers
-    (``eval/fid``, ... at step = D step; ``ganaudit.lit.loggers``). ``grid_fn(generator, step)``, if given,
+    (``eval/fid``, ... at step = D step; ``ganaudit.training.lit.loggers``). ``grid_fn(generator, step)``, if given,
     then writes that step's sample grid (``ganaudit.grids``). Every RNG stream is saved before and restored
     after evaluation, so evaluating never changes the training trajectory.
     """

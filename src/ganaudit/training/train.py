@@ -1,0 +1,224 @@
+"""Train one configuration of the study with Lightning; record the run in ``<run_dir>/result.json``.
+
+    python -m ganaudit.train loss=ls penalty=wgan_gp penalty.weight=10 norm=spectral arch=sndcgan seed=3
+    python -m ganaudit.train trainer=smoke arch.width=0.125          # a few D steps on the CPU
+
+    from ganaudit.training.config import compose
+    result = train(compose(["seed=3"]))   # dict, see docs/CONTRACTS.md §4
+
+The run directory is ``<paths.runs>/<config_hash>-s<seed>``; rerunning the same configuration and
+seed resumes from ``checkpoints/last.ckpt`` (loaded with ``weights_only=True``) and equals an
+uninterrupted run bit for bit on the same machine. A run whose loss becomes NaN/inf stops with
+``status: diverged`` and its D step; its last good checkpoint is kept. Lengths are in D steps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Iterable
+
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from ganaudit.utils import determinism
+from ganaudit.training.checks import preflight_train, run_exit_code
+from ganaudit.utils.exits import cli_main
+from ganaudit.training.config import config_hash, register_resolvers, run_dir, to_plain, validate
+from ganaudit.utils.errors import ConfigError
+from ganaudit.grids import step_grid_writer
+from ganaudit.hydra_app import hydra_app
+from ganaudit.training.lit.callbacks import read_eval_index
+from ganaudit.training.lit.factory import build_callbacks, build_loggers
+from ganaudit.training.lit.gan_module import GANModule
+from ganaudit.training.lit.resume import resume_checkpoint
+from ganaudit.metrics.provenance import summarize
+from ganaudit.training.precision import lightning_precision, training_precision
+from ganaudit.utils.io import atomic_write_json
+from ganaudit.utils.repo import code_version
+
+__all__ = ["train", "code_version", "DEVICE_ENV"]
+
+DEVICE_ENV = "GANAUDIT_DEVICE"  # overrides trainer.accelerator (cpu | gpu | cuda | auto)
+FINISHED = ("ok", "diverged")
+
+
+def _accelerator(cfg: DictConfig) -> str:
+    """trainer.accelerator, overridden by $GANAUDIT_DEVICE ('cuda' means 'gpu')."""
+    acc = os.environ.get(DEVICE_ENV) or str(cfg.trainer.accelerator)
+    return "gpu" if acc == "cuda" else acc
+
+
+def _prepare_determinism(cfg: DictConfig) -> None:
+    """For deterministic GPU runs cuBLAS needs CUBLAS_WORKSPACE_CONFIG set before CUDA starts."""
+    if cfg.trainer.deterministic and _accelerator(cfg) in ("gpu", "auto"):
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            warnings.warn("CUDA was initialized before ganaudit.training.train set CUBLAS_WORKSPACE_CONFIG; "
+                          "cuBLAS results may not be deterministic", stacklevel=2)
+
+
+def _datamodule(cfg: DictConfig) -> pl.LightningDataModule:
+    from ganaudit.data.datamodule import GANDataModule
+
+    data_dir = cfg.dataset.get("data_dir") or f"{cfg.paths.data}/{cfg.dataset.name}"
+    return GANDataModule(cfg.dataset.name, data_dir, int(cfg.trainer.batch_size), int(cfg.data_seed),
+                         num_workers=int(cfg.trainer.num_workers))
+
+
+def _eval_callback(cfg: DictConfig, rdir: Path, context: dict, evaluate_fn: Any) -> dict | None:
+    """Run-time arguments of the periodic-evaluation callback, or None when ``eval.enabled`` is false."""
+    ev = cfg.get("eval") or {}
+    if not ev.get("enabled", False):
+        return None
+    if evaluate_fn is None:
+        try:
+            from ganaudit.evaluate import evaluate_generator as evaluate_fn
+        except ImportError as exc:
+            raise ConfigError(f"option 'eval.enabled' = true but ganaudit.evaluate cannot be imported "
+                              f"({exc}); expected eval.enabled=false until evaluation is installed") from None
+    data_dir = cfg.dataset.get("data_dir") or f"{cfg.paths.data}/{cfg.dataset.name}"
+    record = ev.get("record_path") or rdir / "evals.jsonl"
+    kwargs = dict(dataset=str(cfg.dataset.name), protocol=str(ev.get("protocol", "auto")), data_dir=data_dir,
+                  artifacts_dir=str(ev.get("artifacts_dir") or cfg.paths.artifacts), record_path=Path(record))
+    return dict(evaluate_fn=evaluate_fn, eval_kwargs=kwargs, context=context, index_path=rdir / "evals_index.jsonl",
+                grid_fn=step_grid_writer(rdir, kwargs["dataset"], kwargs["protocol"]))
+
+
+def _quiet_lightning() -> None:
+    """Keep a run's output to what it says about the run: drop Lightning's start-up tips and hardware
+    lines, and a deprecation warning raised inside Lightning itself (nothing a user can act on)."""
+    import logging
+
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # On a machine with SLURM installed Lightning suggests srun; ganaudit's SLURM launcher runs each run
+    # as its own job (hydra/launcher=slurm), so the hint does not apply.
+    warnings.filterwarnings("ignore", message=r".*The `srun` command is available on your system.*")
+
+
+def _trainer(cfg: DictConfig, rdir: Path, callbacks: list[pl.Callback]) -> pl.Trainer:
+    _quiet_lightning()
+    stop_at = cfg.trainer.stop_at
+    max_steps = int(cfg.trainer.d_steps) if stop_at is None else min(int(stop_at), int(cfg.trainer.d_steps))
+    return pl.Trainer(
+        max_steps=max_steps,  # = D steps (see GANModule: G's optimizer does not count)
+        max_epochs=-1,
+        accelerator=_accelerator(cfg),
+        devices=cfg.trainer.devices,
+        precision=lightning_precision(str(cfg.trainer.precision)),  # tf32: flags set in train()
+        deterministic=cfg.trainer.deterministic,
+        benchmark=False,
+        logger=build_loggers(cfg, rdir) or False,  # conf/logger/*.yaml
+        callbacks=callbacks,
+        enable_progress_bar=bool(cfg.trainer.progress_bar),
+        enable_model_summary=False,
+        log_every_n_steps=int(cfg.trainer.log_every),
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        use_distributed_sampler=False,
+        default_root_dir=str(rdir),
+    )
+
+
+def train(
+    cfg: DictConfig,
+    *,
+    datamodule: pl.LightningDataModule | None = None,
+    callbacks: Iterable[pl.Callback] = (),
+    evaluate_fn: Any = None,
+) -> dict:
+    """Train (or resume) the run of ``cfg``; return and write ``<run_dir>/result.json``.
+
+    Keyword extras for programmatic use: ``datamodule`` replaces the dataset's GANDataModule (e.g.
+    ``GANDataModule.from_arrays``), ``callbacks`` are added to Lightning's, ``evaluate_fn`` replaces
+    ``ganaudit.evaluate.evaluate_generator``. ConfigError (options), OutputError (run directory not
+    writable), DataError (dataset not prepared) and CheckpointError (another run's or no readable
+    checkpoint) are raised before anything is trained or written; any later exception is recorded as
+    ``status: failed`` with its reason. A corrupt ``last.ckpt`` resumes from the newest intact one.
+    """
+    t0 = time.time()
+    validate(cfg)
+    settings = determinism.apply(cfg)  # ConfigError if determinism=portable cannot hold here
+    chash, seed, rdir = config_hash(cfg), int(cfg.seed), run_dir(cfg)
+    ckpt_dir = rdir / "checkpoints"
+    previous = _read_result(rdir)
+    if cfg.trainer.resume and previous and previous.get("status") in FINISHED and \
+            previous.get("d_steps_target") == int(cfg.trainer.d_steps) and cfg.trainer.stop_at is None:
+        return previous  # already finished: nothing to do
+    context = {"seed": seed, "config_hash": chash, "run_id": rdir.name}
+    eval_cb = _eval_callback(cfg, rdir, context, evaluate_fn)
+    preflight_train(cfg, rdir, need_data=datamodule is None, check_protocol=evaluate_fn is None)
+    resume_from = resume_checkpoint(ckpt_dir, chash, seed) if cfg.trainer.resume else None
+    rdir.mkdir(parents=True, exist_ok=True)
+    (rdir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    result: dict[str, Any] = {
+        "status": "failed", "reason": None, "diverged_step": None, "d_steps": 0,
+        "d_steps_target": int(cfg.trainer.d_steps), "seed": seed, "config_hash": chash,
+        "config": to_plain(cfg), "evals": [], "fid_min": None, "fid_final": None,
+        "run_dir": str(rdir), "code_version": code_version(), "determinism": settings,
+    }
+    module = None
+    try:
+        _prepare_determinism(cfg)
+        if cfg.trainer.get("cpu_threads"):
+            torch.set_num_threads(int(cfg.trainer.cpu_threads))  # avoids OpenMP oversubscription
+        pl.seed_everything(seed, workers=True, verbose=False)
+        module = GANModule.from_config(cfg)
+        dm = datamodule if datamodule is not None else _datamodule(cfg)
+        runtime = {"d_step_checkpoint": {"dirpath": ckpt_dir}, "eval": eval_cb}  # conf/callbacks/*.yaml
+        cbs = [*build_callbacks(cfg, runtime), *callbacks]
+        trainer = _trainer(cfg, rdir, cbs)
+        ckpt_path = str(resume_from) if resume_from is not None else None
+        result["resumed_from"] = ckpt_path
+        with training_precision(str(cfg.trainer.precision)) as result["numerics"]:
+            trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path, weights_only=True)
+        result["device"] = str(trainer.strategy.root_device)
+        _finish(result, module, cfg)
+    except ConfigError:
+        raise
+    except Exception as exc:  # recorded, not lost: the last checkpoint stays resumable
+        result["reason"] = f"{type(exc).__name__}: {exc}"
+        if module is not None:
+            result["d_steps"] = int(module.d_step)
+    evals = read_eval_index(rdir / "evals_index.jsonl")
+    result.update(evals=evals, **summarize(evals), wall_time_s=round(time.time() - t0, 3))
+    atomic_write_json(rdir / "result.json", result)
+    return result
+
+
+def _finish(result: dict, module: GANModule, cfg: DictConfig) -> None:
+    """Fill status / reason / steps after ``trainer.fit`` returned."""
+    result["d_steps"] = int(module.d_step)
+    if module.divergence is not None:
+        result.update(status="diverged", reason=module.divergence["reason"],
+                      diverged_step=module.divergence["step"])
+    elif module.d_step >= int(cfg.trainer.d_steps):
+        result.update(status="ok", reason=None)
+    else:
+        result.update(status="failed", reason=f"stopped at D step {module.d_step} of {cfg.trainer.d_steps} "
+                      f"(trainer.stop_at={cfg.trainer.stop_at}); rerun the same command to resume")
+
+
+def _read_result(rdir: Path) -> dict | None:
+    path = rdir / "result.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except json.JSONDecodeError:
+        return None
+
+
+register_resolvers()  # hydra.run.dir = ${ganaudit.run_dir:} (conf/config.yaml)
+
+
+@hydra_app("config")
+@cli_main
+def main(cfg: DictConfig) -> int:
+    """``python -m ganaudit.train <overrides>``: train, print the result JSON; exit 1 if the run failed."""
+    result = train(cfg)
+    print(json.dumps(result, indent=2, sort_keys=True, default=str))
+    return run_exit_code(result)
