@@ -66,7 +66,7 @@ def memory_child(extractor_name: str, n_fake: int) -> None:
     """Run one streamed evaluation in this (fresh) process and print its peak-RSS increase."""
     sys.path.insert(0, str(ROOT))
     import ganaudit.data
-    import ganaudit.evaluate as ev
+    import ganaudit.metrics.evaluate as ev
     from ganaudit.metrics.protocols import protocol_for
     from tests.metrics.conftest import FakeView, TinyGenerator
 

@@ -27,7 +27,7 @@ class Subcommand(NamedTuple):
 
 SUBCOMMANDS: dict[str, Subcommand] = {
     "train": Subcommand("ganaudit.training.train", True, "train (or resume) one configuration: Hydra overrides"),
-    "evaluate": Subcommand("ganaudit.evaluate", False, "FID/IS/KID of samples or a checkpoint: samples=... [dataset=...]"),
+    "evaluate": Subcommand("ganaudit.metrics.evaluate", False, "FID/IS/KID of samples or a checkpoint: samples=... [dataset=...]"),
     "describe": Subcommand("ganaudit.describe", False, "parameter counts and shapes of a configuration, no data"),
     "data": Subcommand("ganaudit.data.__main__", False, "info | fetch | prepare | verify a dataset"),
     "study": Subcommand("ganaudit.study.__main__", True, "run a study (configurations x hyperparameters x seeds)"),

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import ganaudit.evaluate as ev
-from ganaudit.checkpoints import load_generator
+import ganaudit.metrics.evaluate as ev
+from ganaudit.metrics.checkpoints import load_generator
 from ganaudit.training.config import compose
 from ganaudit.data.datamodule import GANDataModule
 from ganaudit.training.train import train

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-import ganaudit.evaluate as ev
+import ganaudit.metrics.evaluate as ev
 from ganaudit.utils.errors import ConfigError, DataError
 from ganaudit.metrics import diversity_ms_ssim, fid, inception_score, protocol_for
 from ganaudit.metrics.provenance import read_records, summarize

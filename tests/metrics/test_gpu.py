@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-import ganaudit.evaluate as ev
+import ganaudit.metrics.evaluate as ev
 
 from .conftest import TinyGenerator
 

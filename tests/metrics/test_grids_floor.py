@@ -1,4 +1,4 @@
-"""Sample grids (ganaudit.grids) and the real-data floor (ganaudit.metrics.floor), offline."""
+"""Sample grids (ganaudit.metrics.grids) and the real-data floor (ganaudit.metrics.floor), offline."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 import ganaudit.data
-import ganaudit.evaluate as ev
-from ganaudit import grids
+import ganaudit.metrics.evaluate as ev
+from ganaudit.metrics import grids
 from ganaudit.utils.errors import DataError
 from ganaudit.metrics import fid, protocol_for
 from ganaudit.metrics.floor import real_floor

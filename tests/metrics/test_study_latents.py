@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-import ganaudit.evaluate as ev
+import ganaudit.metrics.evaluate as ev
 from ganaudit.utils.errors import ConfigError
 from ganaudit.metrics import PROTOCOLS, inception_score, protocol_for
 

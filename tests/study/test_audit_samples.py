@@ -9,7 +9,7 @@ import pandas as pd
 from PIL import Image
 
 from ganaudit.audit.samples import best_runs, effects_text, floor_summary, grid_of, samples_section
-from ganaudit.grids import save_png, step_grid_path
+from ganaudit.metrics.grids import save_png, step_grid_path
 
 
 def _variance(rows):

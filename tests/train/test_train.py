@@ -241,7 +241,7 @@ def test_every_evaluation_writes_a_sample_grid_of_the_evaluated_generator(tmp_pa
     from PIL import Image
 
     from ganaudit.training.lit.gan_module import GANModule
-    from ganaudit.grids import grid_latents, step_grid_path
+    from ganaudit.metrics.grids import grid_latents, step_grid_path
 
     def fake_evaluate(generator, *, context, **_):
         return {"fid": 100.0 - context["step"], "provenance": {}}

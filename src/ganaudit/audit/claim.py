@@ -6,7 +6,7 @@
 
 Each INPUT is one seed: a generator file (a run's ``checkpoints/*.ckpt``, a state_dict with
 ``--config``, TorchScript), a sample file/folder (``.npz``, ``.npy``, PNGs), both evaluated by
-``ganaudit.evaluate`` under the protocol; or a run directory, whose ``result.json`` gives the score the
+``ganaudit.metrics.evaluate`` under the protocol; or a run directory, whose ``result.json`` gives the score the
 study audit uses (``fid_min``: minimum FID over its evaluated checkpoints; a diverged run without FID
 is counted, not scored). The verdict is :func:`ganaudit.audit.verdict.decide` on the bootstrap CI of the
 median of the scores, with the rule (:data:`ganaudit.audit.verdict.RULE`) printed beside it.
@@ -113,9 +113,9 @@ def seed_score(path: Path, claim: Claim, opts: argparse.Namespace) -> dict:
     """``{"input", "seed", "config_hash", "status", "step", "score", "config"}`` of one input."""
     if path.is_dir() and (path / "result.json").is_file():
         return _run_dir_score(path)
-    from ganaudit.checkpoints import load_generator
+    from ganaudit.metrics.checkpoints import load_generator
     from ganaudit.utils.determinism import MODE_ENV, enforce
-    from ganaudit.evaluate import CHECKPOINT_SUFFIXES, evaluate_samples
+    from ganaudit.metrics.evaluate import CHECKPOINT_SUFFIXES, evaluate_samples
 
     enforce(os.environ.get(MODE_ENV) or "portable")  # the kernels the runs were trained with (ganaudit.cli)
     config = None

@@ -2,7 +2,7 @@
 
 * Per configuration (label), the sample grid of its best run (lowest score) at the evaluation step
   that gave that score (``<run_dir>/samples/step_XXXXXX.png``, written during training by
-  ``ganaudit.grids``), copied to ``<out>/samples/<label>.png``, beside a grid of the first 64 real
+  ``ganaudit.metrics.grids``), copied to ``<out>/samples/<label>.png``, beside a grid of the first 64 real
   test images (``<out>/samples/real_<dataset>_test.png``).
 * The protocol's real-data floor (``ganaudit.metrics.floor``) and, per configuration x setting, the
   median score over seeds divided by it.
@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from ganaudit.utils.errors import GanauditError
-from ganaudit.grids import step_grid_path, write_real_grid
+from ganaudit.metrics.grids import step_grid_path, write_real_grid
 
 __all__ = ["best_runs", "grid_of", "floor_of", "floor_summary", "effects_text", "samples_section"]
 

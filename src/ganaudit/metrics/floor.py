@@ -45,7 +45,7 @@ def real_floor(dataset: str, protocol: str = "auto", *, data_dir, artifacts_dir,
     """The protocol's evaluation record (fid, is, kid, provenance) of the first N images of the other
     split; ``provenance.context`` names the split. DataError if that split has fewer than N images."""
     from ganaudit.data import open_split
-    from ganaudit.evaluate import _evaluate
+    from ganaudit.metrics.evaluate import _evaluate
     from ganaudit.metrics.protocols import protocol_for
 
     proto = protocol_for(dataset, protocol)

@@ -15,7 +15,7 @@ from ganaudit.utils.errors import ConfigError
 from ganaudit.utils.registry import Registry
 
 NAN_FID_SENTINEL = 31337.0  # [V2] NAN_DETECTED: FID, IS and MS-SSIM recorded for NaN samples
-LATENT_RNGS = ("numpy_legacy", "torch")  # see ganaudit.evaluate.eval_latents
+LATENT_RNGS = ("numpy_legacy", "torch")  # see ganaudit.metrics.evaluate.eval_latents
 IS_LOGITS = ("with_bias", "without_bias")  # TF-GAN's logits:0 | OpenAI's IS code (pool3 @ W, no bias)
 
 

@@ -30,7 +30,7 @@ from ganaudit.training.checks import preflight_train, run_exit_code
 from ganaudit.utils.exits import cli_main
 from ganaudit.training.config import config_hash, register_resolvers, run_dir, to_plain, validate
 from ganaudit.utils.errors import ConfigError
-from ganaudit.grids import step_grid_writer
+from ganaudit.metrics.grids import step_grid_writer
 from ganaudit.hydra_app import hydra_app
 from ganaudit.training.lit.callbacks import read_eval_index
 from ganaudit.training.lit.factory import build_callbacks, build_loggers
@@ -77,9 +77,9 @@ def _eval_callback(cfg: DictConfig, rdir: Path, context: dict, evaluate_fn: Any)
         return None
     if evaluate_fn is None:
         try:
-            from ganaudit.evaluate import evaluate_generator as evaluate_fn
+            from ganaudit.metrics.evaluate import evaluate_generator as evaluate_fn
         except ImportError as exc:
-            raise ConfigError(f"option 'eval.enabled' = true but ganaudit.evaluate cannot be imported "
+            raise ConfigError(f"option 'eval.enabled' = true but ganaudit.metrics.evaluate cannot be imported "
                               f"({exc}); expected eval.enabled=false until evaluation is installed") from None
     data_dir = cfg.dataset.get("data_dir") or f"{cfg.paths.data}/{cfg.dataset.name}"
     record = ev.get("record_path") or rdir / "evals.jsonl"
@@ -136,7 +136,7 @@ def train(
 
     Keyword extras for programmatic use: ``datamodule`` replaces the dataset's GANDataModule (e.g.
     ``GANDataModule.from_arrays``), ``callbacks`` are added to Lightning's, ``evaluate_fn`` replaces
-    ``ganaudit.evaluate.evaluate_generator``. ConfigError (options), OutputError (run directory not
+    ``ganaudit.metrics.evaluate.evaluate_generator``. ConfigError (options), OutputError (run directory not
     writable), DataError (dataset not prepared) and CheckpointError (another run's or no readable
     checkpoint) are raised before anything is trained or written; any later exception is recorded as
     ``status: failed`` with its reason. A corrupt ``last.ckpt`` resumes from the newest intact one.

@@ -95,12 +95,12 @@ class EvalCallback(pl.Callback):
     """Evaluate G at D step 0 (a fresh run), every ``every`` D steps and at the end of training (as
     [V2] evaluates its step-0, periodic and final checkpoints); never after divergence.
 
-    ``evaluate_fn`` is :func:`ganaudit.evaluate.evaluate_generator` (injected, so tests can pass a
+    ``evaluate_fn`` is :func:`ganaudit.metrics.evaluate.evaluate_generator` (injected, so tests can pass a
     cheap one); it receives ``generator=pl_module.generator`` and ``**eval_kwargs`` plus
     ``context={**context, "step": d_step}``. Each returned record is summarized (step, fid, is, kid,
     ms_ssim, provenance) as one line of ``index_path``, and its numbers go to the trainer's loggers
     (``eval/fid``, ... at step = D step; ``ganaudit.training.lit.loggers``). ``grid_fn(generator, step)``, if given,
-    then writes that step's sample grid (``ganaudit.grids``). Every RNG stream is saved before and restored
+    then writes that step's sample grid (``ganaudit.metrics.grids``). Every RNG stream is saved before and restored
     after evaluation, so evaluating never changes the training trajectory.
     """
 

@@ -22,7 +22,7 @@ then on, so the last good checkpoint survives.
 Checkpoints rebuild G on their own: the constructor arguments are Lightning's
 ``checkpoint["hyper_parameters"]``; ``checkpoint["ganaudit"]`` (plain values for ``weights_only=True``
 loading) holds the D-step counter, every RNG state and, for a module built by :meth:`from_config`, the
-run's ``config_hash``, ``seed`` and resolved ``config`` (see ``ganaudit.checkpoints``). On resume the
+run's ``config_hash``, ``seed`` and resolved ``config`` (see ``ganaudit.metrics.checkpoints``). On resume the
 RNG states are re-applied right before the first resumed D step, and the data module's stream is
 moved to batch ``d_step``.
 """

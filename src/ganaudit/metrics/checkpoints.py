@@ -138,14 +138,14 @@ def load_generator(path: str | Path, config: str | Path | Mapping | None = None)
     if not path.is_file():
         raise DataError(f"checkpoint '{path}': no such file; expected {FORMATS}")
     if _is_torchscript(path):
-        from ganaudit.evaluate import load_generator_checkpoint
+        from ganaudit.metrics.evaluate import load_generator_checkpoint
 
         gen = load_generator_checkpoint(path)
         return gen.eval(), _unknown("torchscript", path, gen)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # not plain tensors/containers: a pickled module (trusted files only)
-        from ganaudit.evaluate import load_generator_checkpoint
+        from ganaudit.metrics.evaluate import load_generator_checkpoint
 
         gen = load_generator_checkpoint(path)
         return gen.eval(), _unknown("pickle", path, gen)

@@ -4,7 +4,7 @@ A grid is ``GRID_N`` = 64 images tiled 8 x 8 with a ``GRID_PAD``-pixel grey (128
 between the tiles, so a grid of R x R images is ``8 * R + 9 * GRID_PAD`` pixels square (274 for R = 32).
 
 * Generated grids use the FIRST 64 latents of the evaluation protocol's fixed latent stream
-  (:func:`ganaudit.evaluate.eval_latents`: seed ``protocol.latent_seed`` = 42, z ~ U(-1, 1)), with G in
+  (:func:`ganaudit.metrics.evaluate.eval_latents`: seed ``protocol.latent_seed`` = 42, z ~ U(-1, 1)), with G in
   eval mode as in the evaluation: the grid shows exactly the evaluation's first 64 samples, and every
   checkpoint of every run is drawn from the same z.
 * Real grids show the first 64 images of a prepared split in file order.
@@ -68,7 +68,7 @@ def save_png(image: np.ndarray, path: str | Path) -> Path:
 def grid_latents(latent_seed: int, z_dim: int, n: int = GRID_N, gen_batch: int = 64,
                  latent_rng: str = "numpy_legacy") -> torch.Tensor:
     """The first ``n`` latents [n, z_dim] of the evaluation's stream (seed ``latent_seed``, U(-1, 1))."""
-    from ganaudit.evaluate import latent_stream
+    from ganaudit.metrics.evaluate import latent_stream
 
     return torch.cat(list(latent_stream(latent_seed, latent_rng, gen_batch, -(-n // gen_batch), z_dim)))[:n]
 
