@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ganaudit import baselines
+from ganaudit.audit import baselines
 from ganaudit.training.config import AXIS_GROUPS, compose, conf_dir, config_hash, run_dir, validate, _registry
 from ganaudit.utils.errors import ConfigError
 
