@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ganaudit import cli, describe
+from ganaudit.cli import main as cli, describe
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["train", "evaluate", "describe", "data", "study", "audit", "weights"]
@@ -18,7 +18,7 @@ NAMES = ["train", "evaluate", "describe", "data", "study", "audit", "weights"]
 
 def test_declared_in_pyproject_and_every_subcommand_has_a_main():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["scripts"] == {"ganaudit": "ganaudit.cli:main"}
+    assert project["scripts"] == {"ganaudit": "ganaudit.cli.main:main"}
     assert list(cli.SUBCOMMANDS) == NAMES
     for sub in [*cli.SUBCOMMANDS.values(), cli.AUDIT_VERDICT]:
         assert callable(importlib.import_module(sub.module).main), sub.module

@@ -42,7 +42,7 @@ def test_wheel_ships_every_config_and_the_console_script(wheel):
     assert "ganaudit/conf/__init__.py" in names  # pkg://ganaudit.conf is an importable package
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "[console_scripts]" in text and "ganaudit = ganaudit.cli:main" in text
+    assert "[console_scripts]" in text and "ganaudit = ganaudit.cli.main:main" in text
 
 
 def test_installed_package_runs_from_outside_the_repository(wheel, tmp_path):

@@ -117,7 +117,7 @@ def seed_score(path: Path, claim: Claim, opts: argparse.Namespace) -> dict:
     from ganaudit.utils.determinism import MODE_ENV, enforce
     from ganaudit.metrics.evaluate import CHECKPOINT_SUFFIXES, evaluate_samples
 
-    enforce(os.environ.get(MODE_ENV) or "portable")  # the kernels the runs were trained with (ganaudit.cli)
+    enforce(os.environ.get(MODE_ENV) or "portable")  # the kernels the runs were trained with (ganaudit.cli.main)
     config = None
     if path.suffix in CHECKPOINT_SUFFIXES:
         config = load_generator(path, opts.config)[1].get("config")

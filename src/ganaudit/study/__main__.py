@@ -19,7 +19,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from ganaudit.utils.exits import EXIT_FAILURE, cli_main, report
-from ganaudit.hydra_app import hydra_app
+from ganaudit.cli.hydra_app import hydra_app
 from ganaudit.study.devices import register_resolver
 from ganaudit.study.driver import StudyDriver, StudyProgress
 from ganaudit.study.launch import HydraBatchLauncher

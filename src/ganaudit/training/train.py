@@ -31,7 +31,7 @@ from ganaudit.utils.exits import cli_main
 from ganaudit.training.config import config_hash, register_resolvers, run_dir, to_plain, validate
 from ganaudit.utils.errors import ConfigError
 from ganaudit.metrics.grids import step_grid_writer
-from ganaudit.hydra_app import hydra_app
+from ganaudit.cli.hydra_app import hydra_app
 from ganaudit.training.lit.callbacks import read_eval_index
 from ganaudit.training.lit.factory import build_callbacks, build_loggers
 from ganaudit.training.lit.gan_module import GANModule

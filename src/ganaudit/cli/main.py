@@ -16,6 +16,8 @@ import importlib
 import sys
 from typing import NamedTuple
 
+from ganaudit.utils.exits import hydra_cli
+
 __all__ = ["SUBCOMMANDS", "main"]
 
 
@@ -28,7 +30,7 @@ class Subcommand(NamedTuple):
 SUBCOMMANDS: dict[str, Subcommand] = {
     "train": Subcommand("ganaudit.training.train", True, "train (or resume) one configuration: Hydra overrides"),
     "evaluate": Subcommand("ganaudit.metrics.evaluate", False, "FID/IS/KID of samples or a checkpoint: samples=... [dataset=...]"),
-    "describe": Subcommand("ganaudit.describe", False, "parameter counts and shapes of a configuration, no data"),
+    "describe": Subcommand("ganaudit.cli.describe", False, "parameter counts and shapes of a configuration, no data"),
     "data": Subcommand("ganaudit.data.__main__", False, "info | fetch | prepare | verify a dataset"),
     "study": Subcommand("ganaudit.study.__main__", True, "run a study (configurations x hyperparameters x seeds)"),
     "audit": Subcommand("ganaudit.audit.__main__", False,
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     saved = sys.argv
     sys.argv = [f"ganaudit {label}", *rest]
     try:
-        entry()
+        hydra_cli(entry, REEXEC_CONFIG[label])  # the same one-line refusals as python -m
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
