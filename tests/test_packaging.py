@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "src" / "ganaudit" / "conf"
+CONF = ROOT / "conf"
 pytestmark = pytest.mark.timeout(300)
 
 

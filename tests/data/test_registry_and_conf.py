@@ -17,7 +17,7 @@ PINNED = {"digits": (32, 1797, 500), "cifar10": (32, 60000, 10000),
 
 
 def test_registry_names_are_exactly_the_conf_options():
-    conf_names = sorted(p.stem for p in (REPO / "src" / "ganaudit" / "conf" / "dataset").glob("*.yaml"))
+    conf_names = sorted(p.stem for p in (REPO / "conf" / "dataset").glob("*.yaml"))
     assert DATASETS.names() == conf_names == sorted(PINNED)
 
 
@@ -25,7 +25,7 @@ def test_registry_names_are_exactly_the_conf_options():
 def test_pinned_facts_and_conf_keys(name):
     info = DATASETS.get(name)
     assert (info.resolution, info.n_total, info.n_test) == PINNED[name]
-    cfg = OmegaConf.load(REPO / "src" / "ganaudit" / "conf" / "dataset" / f"{name}.yaml")
+    cfg = OmegaConf.load(REPO / "conf" / "dataset" / f"{name}.yaml")
     cfg = OmegaConf.merge({"paths": {"data": "/x/data/prepared"}}, {"dataset": cfg})
     assert cfg.dataset.name == name
     assert cfg.dataset.resolution == info.resolution

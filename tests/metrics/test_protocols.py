@@ -10,7 +10,7 @@ import yaml
 from ganaudit.utils.errors import ConfigError
 from ganaudit.metrics import EXTRACTORS, PROTOCOLS, protocol_for
 
-CONF = Path(__file__).resolve().parents[2] / "src" / "ganaudit" / "conf" / "eval" / "default.yaml"
+CONF = Path(__file__).resolve().parents[2] / "conf" / "eval" / "default.yaml"
 
 
 @pytest.mark.parametrize("name", PROTOCOLS.names())

@@ -11,7 +11,7 @@ from ganaudit.utils.errors import ConfigError
 from ganaudit.study.hparams import grid_settings, random_settings, setting_id, setting_overrides
 from ganaudit.study.spec import StudySpec
 
-CONF = Path(__file__).resolve().parents[2] / "src" / "ganaudit" / "conf"
+CONF = Path(__file__).resolve().parents[2] / "conf"
 KEYS = OmegaConf.to_container(OmegaConf.load(CONF / "run_study.yaml")["hparam_keys"])
 STUDY_FILES = sorted(p.stem for p in (CONF / "study").glob("*.yaml"))
 

@@ -110,7 +110,7 @@ def test_failed_runs_give_exit_code_1_and_are_retried(tmp_path):
     assert summary["launched"] == 2 and summary["statuses"] == {"ok": 2}
 
 
-LAUNCHERS = sorted(p.stem for p in (REPO / "src" / "ganaudit" / "conf" / "hydra" / "launcher").glob("*.yaml"))
+LAUNCHERS = sorted(p.stem for p in (REPO / "conf" / "hydra" / "launcher").glob("*.yaml"))
 TARGETS = {"local": "BasicLauncher", "parallel": "JoblibLauncher", "slurm": "SlurmLauncher",
            "slurm_local": "SlurmLauncher"}
 

@@ -168,7 +168,7 @@ def _targets(conf: Path, csv_path: Path) -> dict[Path, dict[str, str]]:
     return {conf / "hparams": hparams_files(), conf / "experiment" / "kurach2019": experiment_files(csv_path)}
 
 
-def write(conf: Path = REPO / "src" / "ganaudit" / "conf", csv_path: Path = CSV_PATH) -> int:
+def write(conf: Path = REPO / "conf", csv_path: Path = CSV_PATH) -> int:
     """(Re)write every generated file, removing stale generated ones; returns the number written."""
     n = 0
     for folder, files in _targets(conf, csv_path).items():
@@ -182,7 +182,7 @@ def write(conf: Path = REPO / "src" / "ganaudit" / "conf", csv_path: Path = CSV_
     return n
 
 
-def check(conf: Path = REPO / "src" / "ganaudit" / "conf", csv_path: Path = CSV_PATH) -> list[str]:
+def check(conf: Path = REPO / "conf", csv_path: Path = CSV_PATH) -> list[str]:
     """Differences between the committed files and what the grid/CSV imply (empty = in sync)."""
     problems = []
     for folder, files in _targets(conf, csv_path).items():

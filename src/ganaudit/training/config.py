@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any, Iterable
@@ -72,7 +73,7 @@ UNHASHED_KEYS: tuple[str, ...] = (
 )
 
 
-PACKAGE_CONF = Path(__file__).resolve().parent / "conf"  # shipped as package data
+PACKAGE_CONF = Path(importlib.util.find_spec("ganaudit.conf").submodule_search_locations[0])  # conf/, shipped
 
 
 def conf_dir() -> Path:
