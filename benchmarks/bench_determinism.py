@@ -82,7 +82,7 @@ def run_variant(name: str, steps: int) -> dict:
     env = {**env, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "src"), **spec["caps"]}
     cmd = [sys.executable, __file__, "--worker", spec["mode"], "--steps", str(steps)]
     if spec["mode"] == "portable":
-        cmd = [sys.executable, "-m", "ganaudit.utils.determinism", "exec", "--mode", "portable", "--", *cmd]
+        cmd = [sys.executable, "-m", "ganaudit.determinism", "exec", "--mode", "portable", "--", *cmd]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd=REPO).stdout
     return json.loads(out.strip().splitlines()[-1])
 

@@ -8,7 +8,7 @@ export PYTHONPATH="$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 
 OUT="${OUT:-/tmp/ganaudit-gpu}"; mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())" | tee -a "$OUT/gpu.txt"
-python3 -m pytest tests/train/test_determinism.py -m "determinism and not slow" -q -p no:cacheprovider \
+python3 -m pytest tests/training/test_determinism.py -m "determinism and not slow" -q -p no:cacheprovider \
   -o addopts="" 2>&1 | tail -n 230 > "$OUT/determinism.txt"; tail -n 5 "$OUT/determinism.txt"
 grep -c "bit-identical" "$OUT/determinism.txt"; grep -v "bit-identical" "$OUT/determinism.txt" | grep "/" | head -20
 python3 benchmarks/bench_train_step.py --device cuda --arch resnet19 --steps 20 --warmup 5 2>&1 \

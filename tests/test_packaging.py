@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -24,13 +25,21 @@ def wheel(tmp_path_factory) -> Path:
     """The wheel built (offline, no build isolation) from a copy of the source tree."""
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"
-    shutil.copytree(ROOT / "src", src / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for tree in ("src", "conf"):
+        shutil.copytree(ROOT / tree, src / tree, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(src),
                     "-w", str(tmp / "dist")], check=True, capture_output=True, timeout=240)
     (found,) = (tmp / "dist").glob("ganaudit-*.whl")
     return found
+
+
+def test_every_package_folder_is_listed_for_setuptools():
+    """pyproject lists the packages (conf/ is mapped, so packages.find cannot be used): none forgotten."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT / "src").parts) for p in (ROOT / "src").rglob("__init__.py")}
+    assert listed == found | {"ganaudit.conf"}
 
 
 def test_wheel_ships_every_config_and_the_console_script(wheel):
@@ -69,7 +78,7 @@ def test_installed_package_runs_from_outside_the_repository(wheel, tmp_path):
     mine = tmp_path / "myconf" / "experiment"
     mine.mkdir(parents=True)
     (mine / "mine.yaml").write_text("# @package _global_\nseed: 77\n")
-    job = run(sys.executable, "-m", "ganaudit.training.train", "--cfg", "job", "--config-dir", str(mine.parent),
+    job = run(sys.executable, "-m", "ganaudit.train", "--cfg", "job", "--config-dir", str(mine.parent),
               "experiment=mine", "trainer=smoke")
     assert "seed: 77" in job and "d_steps: 20" in job
     assert sorted(p.name for p in outside.iterdir()) == []  # --cfg job writes nothing

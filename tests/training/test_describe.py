@@ -61,7 +61,7 @@ def test_cli_prints_one_json_object_and_fails_cleanly(capsys):
 
 @pytest.mark.timeout(120)
 def test_python_dash_m_describe(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "ganaudit.cli.describe", "dataset=lsun_bedroom", "arch=resnet19",
+    proc = subprocess.run([sys.executable, "-m", "ganaudit.describe", "dataset=lsun_bedroom", "arch=resnet19",
                            "arch.width=0.125", "norm=spectral"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["generator_output_shape"] == [2, 3, 128, 128]

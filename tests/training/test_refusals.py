@@ -20,7 +20,7 @@ from ganaudit.training.config import compose, config_hash
 from ganaudit.data.prepare import prepare
 from ganaudit.data.store import shard_stem
 from ganaudit.training.train import main
-from tests.train.conftest import tiny_overrides
+from tests.training.conftest import tiny_overrides
 
 pytestmark = pytest.mark.timeout(300)
 REPO = Path(__file__).resolve().parents[2]
@@ -162,13 +162,13 @@ def test_unknown_option_value_is_one_line_exit_2_before_hydra(monkeypatch, capsy
 
 @pytest.mark.slow  # two interpreter start-ups with torch + Lightning: 10-120 s on a loaded 2-core box
 def test_real_command_prints_one_line_and_exits_2(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "ganaudit.training.train", "optim.lr=-1", f"paths.root={tmp_path}"],
+    proc = subprocess.run([sys.executable, "-m", "ganaudit.train", "optim.lr=-1", f"paths.root={tmp_path}"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1] == \
         "error: option 'optim.lr' = -1: expected a learning rate > 0 (study grid: 0.0001, 0.0002, 0.001)"
     assert "Traceback" not in proc.stderr and not (tmp_path / "runs").exists()
-    proc = subprocess.run([sys.executable, "-m", "ganaudit.training.train", "loss=nope", f"paths.root={tmp_path}"],
+    proc = subprocess.run([sys.executable, "-m", "ganaudit.train", "loss=nope", f"paths.root={tmp_path}"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr == \
         "error: unknown loss 'nope'; allowed values for option 'loss': hinge, ls, mm, ns, wgan\n", proc.stderr

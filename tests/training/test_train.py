@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from ganaudit.training.config import compose
 from ganaudit.data.datamodule import GANDataModule, batch_indices
 from ganaudit.training.train import train
-from tests.train.conftest import tiny_images, tiny_overrides
+from tests.training.conftest import tiny_images, tiny_overrides
 
 pytestmark = pytest.mark.timeout(300)
 CONTRACT_KEYS = {"status", "reason", "diverged_step", "d_steps", "seed", "config_hash", "config", "evals",

@@ -1,6 +1,6 @@
 """Train tiny configurations and evaluate them; print one JSON line of digests (run in a subprocess).
 
-    python -m ganaudit.determinism exec --mode portable -- python -m tests.train.portable_probe \
+    python -m ganaudit.determinism exec --mode portable -- python -m tests.training.portable_probe \
         --mode portable --seeds 0 1 sndcgan/spectral/ns/wgan_gp resnet_cifar/batch/hinge/dragan
 
 For each ``arch/norm/loss/penalty``: init with ``seed``, train ``--steps`` D steps (each with a G step)
@@ -60,7 +60,7 @@ def _without_lightning() -> None:
 
 def probe(combo: str, seed: int, steps: int, width: float) -> dict:
     _without_lightning()
-    from tests.train.test_determinism import RESOLUTION, run_steps
+    from tests.training.test_determinism import RESOLUTION, run_steps
 
     arch, norm, loss, penalty = combo.split("/")
     res = RESOLUTION.get(arch, 32)

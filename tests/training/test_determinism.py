@@ -20,7 +20,7 @@ from ganaudit.axes.losses import LOSSES
 from ganaudit.axes.norms import NORMS
 from ganaudit.axes.optim import make_adam
 from ganaudit.axes.penalties import PENALTIES
-from tests.train.conftest import DETERMINISM_REPORT, TINY_WIDTH
+from tests.training.conftest import DETERMINISM_REPORT, TINY_WIDTH
 
 pytestmark = [pytest.mark.determinism, pytest.mark.timeout(600)]
 RESOLUTION = {"sndcgan": 32, "resnet_cifar": 32, "resnet19": 128}  # the study's resolutions

@@ -12,7 +12,7 @@ import pytest
 
 from ganaudit.cli import main as cli, describe
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NAMES = ["train", "evaluate", "describe", "data", "study", "audit", "weights"]
 
 

@@ -38,11 +38,11 @@ def _outer_env(caps: dict) -> dict:
 
 
 def _start(mode: str, caps: dict, combos=COMBOS, seeds=(0,), steps: int = 3) -> subprocess.Popen:
-    """Start tests/train/portable_probe.py in a fresh process (through ``determinism exec`` for portable)."""
-    cmd = [sys.executable, "-m", "tests.train.portable_probe", *combos, "--mode", mode, "--steps", str(steps),
+    """Start tests/training/portable_probe.py in a fresh process (through ``determinism exec`` for portable)."""
+    cmd = [sys.executable, "-m", "tests.training.portable_probe", *combos, "--mode", mode, "--steps", str(steps),
            "--seeds", *map(str, seeds)]
     if mode == "portable":
-        cmd = [sys.executable, "-m", "ganaudit.utils.determinism", "exec", "--mode", "portable", "--", *cmd]
+        cmd = [sys.executable, "-m", "ganaudit.determinism", "exec", "--mode", "portable", "--", *cmd]
     return subprocess.Popen(cmd, cwd=REPO, env=_outer_env(caps), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 
@@ -119,7 +119,7 @@ def test_mode_from_argv_last_override_wins_else_the_config_default():
         determinism.mode_from_argv(["determinism=quick"])
 
 
-@pytest.mark.parametrize("module", ["ganaudit.training.train", "ganaudit.study"])
+@pytest.mark.parametrize("module", ["ganaudit.train", "ganaudit.study"])
 def test_entry_point_with_a_bad_mode_is_a_one_line_usage_error(module):
     proc = subprocess.run([sys.executable, "-m", module, "determinism=quick"], cwd=REPO, env=_outer_env({}),
                           capture_output=True, text=True, timeout=120)
@@ -200,7 +200,7 @@ def _train_cli(root: Path, caps: dict, *overrides: str) -> tuple[dict, str]:
     process under ``caps``; returns (result, sha256 of the final G+D state_dict)."""
     import hashlib
 
-    cmd = [sys.executable, "-m", "ganaudit.training.train", "trainer=smoke", "arch.width=0.125", "determinism=portable",
+    cmd = [sys.executable, "-m", "ganaudit.train", "trainer=smoke", "arch.width=0.125", "determinism=portable",
            "trainer.progress_bar=false", "eval.every=10", *overrides]
     proc = subprocess.run(cmd, cwd=REPO, env={**_outer_env(caps), "GANAUDIT_ROOT": str(root)},
                           capture_output=True, text=True, timeout=600)

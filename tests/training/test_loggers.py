@@ -16,7 +16,7 @@ from ganaudit.training.config import compose, config_hash, run_dir
 from ganaudit.data.datamodule import GANDataModule
 from ganaudit.training.lit.loggers import eval_metrics
 from ganaudit.training.train import train
-from tests.train.conftest import tiny_images, tiny_overrides
+from tests.training.conftest import tiny_images, tiny_overrides
 
 pytestmark = pytest.mark.timeout(300)
 FIDS = {0: 100.0, 2: 90.0, 3: 95.0, 4: 80.0}
@@ -103,7 +103,7 @@ class Marker(pl.Callback):
 
 
 def test_logger_none_and_extra_callbacks_are_configuration(tmp_path):
-    res = _run(tmp_path, "logger=none", "+callbacks.marker._target_=tests.train.test_loggers.Marker")
+    res = _run(tmp_path, "logger=none", "+callbacks.marker._target_=tests.training.test_loggers.Marker")
     assert not (Path(res["run_dir"]) / "logs").exists()
     assert res["status"] == "ok" and Marker.started == 1
     assert [e["step"] for e in res["evals"]] == [0, 2, 3]  # evaluation does not need a logger
