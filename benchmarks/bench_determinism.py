@@ -42,12 +42,12 @@ def worker(mode: str, steps: int) -> dict:
     import numpy as np
     import torch
 
-    from ganaudit.utils import determinism
     from ganaudit.axes.archs import ARCHS, sample_z
-    from ganaudit.training.lit.steps import plain_step
     from ganaudit.axes.losses import LOSSES
     from ganaudit.metrics import fid
     from ganaudit.metrics.digits_cnn import DigitsCNN
+    from ganaudit.training.lit.steps import plain_step
+    from ganaudit.utils import determinism
 
     settings = determinism.enforce(mode)
     torch.set_num_threads(1)

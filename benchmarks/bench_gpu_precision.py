@@ -21,8 +21,8 @@ import torch
 
 from ganaudit.axes.archs import ARCHS
 from ganaudit.axes.losses import LOSSES
-from ganaudit.training.lit.steps import plain_step
 from ganaudit.axes.optim import make_adam
+from ganaudit.training.lit.steps import plain_step
 from ganaudit.training.precision import training_precision
 
 RES = {"sndcgan": 32, "resnet_cifar": 32, "resnet19": 128}

@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 
 from ganaudit.axes.archs import ARCHS
+from ganaudit.axes.optim import make_adam
 from ganaudit.data.datamodule import GANDataModule
 from ganaudit.training.lit.gan_module import GANModule
-from ganaudit.axes.optim import make_adam
 from ganaudit.training.precision import training_precision
 
 RES = {"sndcgan": 32, "resnet_cifar": 32, "resnet19": 128}

@@ -38,8 +38,8 @@ RUNNER = ("import sys, torch; torch.backends.mkldnn.enabled = False; torch.set_n
 
 def planned_runs(study: str) -> list:
     """The study's static runs (RunSpec, in plan order)."""
-    from ganaudit.training.config import compose
     from ganaudit.study.spec import StudySpec
+    from ganaudit.training.config import compose
 
     cfg = compose([f"study={study}"], config_name="run_study")
     return StudySpec.from_config(cfg.study, cfg.hparam_keys).expand_static()

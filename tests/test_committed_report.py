@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ganaudit.training.config import compose
 from ganaudit.study.driver import StudyDriver
 from ganaudit.study.spec import StudySpec
+from ganaudit.training.config import compose
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "audits" / "reports" / "demo"

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from ganaudit.axes.archs import ARCHS, INITS, sample_z
-from ganaudit.utils.errors import ConfigError
 from ganaudit.axes.norms import BatchNorm1d, BatchNorm2d
+from ganaudit.utils.errors import ConfigError
 
 pytestmark = pytest.mark.timeout(120)  # builds and backprops real (tiny) networks
 RESOLUTIONS = {"sndcgan": (32, 128), "resnet19": (128,), "resnet_cifar": (32,)}

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.utils.errors import ConfigError
 from ganaudit.axes.losses import LOSSES, LossTerms
+from ganaudit.utils.errors import ConfigError
 
 ALL = LOSSES.names()
 REAL = torch.tensor([0.0, 2.0])

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganaudit.utils.errors import ConfigError
 from ganaudit.axes.norms import NORMS, BatchNorm1d, BatchNorm2d, SpectralNormSpec, raw_weight
+from ganaudit.utils.errors import ConfigError
 
 ALL = NORMS.names()
 

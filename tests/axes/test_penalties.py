@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from ganaudit.axes.archs import ARCHS
-from ganaudit.utils.errors import ConfigError
 from ganaudit.axes.penalties import PENALTIES, PenaltyInputs, penalized_weights
+from ganaudit.utils.errors import ConfigError
 
 pytestmark = pytest.mark.timeout(120)  # builds and backprops real (tiny) networks
 ALL = PENALTIES.names()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
-from ganaudit.cli import main as cli, describe
+from ganaudit.cli import describe
+from ganaudit.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ["train", "evaluate", "describe", "data", "study", "audit", "weights"]

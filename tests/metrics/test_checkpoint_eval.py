@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import ganaudit.metrics.evaluate as ev
+from ganaudit.data.datamodule import GANDataModule
 from ganaudit.metrics.checkpoints import load_generator
 from ganaudit.training.config import compose
-from ganaudit.data.datamodule import GANDataModule
 from ganaudit.training.train import train
 
 pytestmark = pytest.mark.timeout(300)

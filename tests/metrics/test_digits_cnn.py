@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.utils.errors import WeightsError
 from ganaudit.metrics import EXTRACTORS, digits_cnn
+from ganaudit.utils.errors import WeightsError
 from ganaudit.utils.hashing import sha256_file
 
 

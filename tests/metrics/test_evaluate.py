@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import ganaudit.metrics.evaluate as ev
-from ganaudit.utils.errors import ConfigError, DataError
 from ganaudit.metrics import diversity_ms_ssim, fid, inception_score, protocol_for
-from ganaudit.metrics.provenance import read_records, summarize
+from ganaudit.metrics.provenance import read_records
+from ganaudit.utils.errors import ConfigError
 
 from .conftest import TinyGenerator
 

@@ -9,10 +9,10 @@ import pytest
 import scipy.linalg
 import torch
 
-from ganaudit.utils.errors import DataError
 from ganaudit.metrics import fid, fid_from_stats
 from ganaudit.metrics.fid import feature_stats, stats_from_sums
 from ganaudit.metrics.streaming import FIDMetric
+from ganaudit.utils.errors import DataError
 
 
 def reference_fid(a: np.ndarray, b: np.ndarray) -> float:

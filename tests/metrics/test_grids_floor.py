@@ -9,10 +9,9 @@ from PIL import Image
 
 import ganaudit.data
 import ganaudit.metrics.evaluate as ev
-from ganaudit.metrics import grids
-from ganaudit.utils.errors import DataError
-from ganaudit.metrics import fid, protocol_for
+from ganaudit.metrics import fid, grids, protocol_for
 from ganaudit.metrics.floor import real_floor
+from ganaudit.utils.errors import DataError
 
 from .conftest import FakeView, TinyGenerator, digit_like_images
 

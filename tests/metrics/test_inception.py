@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.utils.errors import WeightsError
 from ganaudit.metrics import EXTRACTORS, pins
-from ganaudit.utils.hashing import sha256_file
 from ganaudit.metrics.inception import INCEPTION_WEIGHTS, FIDInception, load_inception
+from ganaudit.utils.errors import WeightsError
+from ganaudit.utils.hashing import sha256_file
 
 FIXTURES = Path(__file__).parent / "fixtures"
 sys.path.insert(0, str(FIXTURES))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import ganaudit
-from ganaudit.utils.determinism import PORTABLE_ENV, MODE_ENV, mode_from_flag
+from ganaudit.utils.determinism import MODE_ENV, PORTABLE_ENV, mode_from_flag
 from ganaudit.utils.errors import ConfigError
 
 REFERENCE_WEIGHTS = Path(ganaudit.__file__).parent / "resources" / "digits_cnn.pt"

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.utils.errors import DataError
 from ganaudit.metrics import inception_score, kid, kid_with_std
 from ganaudit.metrics.kid import _block_bounds, kid_blocks
 from ganaudit.metrics.streaming import InceptionScoreMetric, KIDMetric
+from ganaudit.utils.errors import DataError
 
 
 def reference_mmd2(a: np.ndarray, b: np.ndarray) -> float:

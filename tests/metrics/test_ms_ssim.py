@@ -9,10 +9,15 @@ import pytest
 import scipy.signal
 import torch
 
-from ganaudit.utils.errors import DataError
 from ganaudit.metrics import ms_ssim
-from ganaudit.metrics.ms_ssim import batch_pairwise_ms_ssim, diversity_indices, diversity_ms_ssim, gaussian_window
+from ganaudit.metrics.ms_ssim import (
+    batch_pairwise_ms_ssim,
+    diversity_indices,
+    diversity_ms_ssim,
+    gaussian_window,
+)
 from ganaudit.metrics.streaming import MSSSIMMetric
+from ganaudit.utils.errors import DataError
 
 WEIGHTS = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333]
 C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ganaudit.utils.errors import ConfigError
 from ganaudit.metrics import EXTRACTORS, PROTOCOLS, protocol_for
+from ganaudit.utils.errors import ConfigError
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "eval" / "default.yaml"
 

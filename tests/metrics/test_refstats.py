@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.utils.errors import DataError
 from ganaudit.metrics import fid, protocol_for
 from ganaudit.metrics.fid import feature_stats
 from ganaudit.metrics.refstats import cache_path, get_or_compute, key_fields, load
+from ganaudit.utils.errors import DataError
 
 from .conftest import FakeView
 

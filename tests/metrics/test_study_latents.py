@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import ganaudit.metrics.evaluate as ev
-from ganaudit.utils.errors import ConfigError
 from ganaudit.metrics import PROTOCOLS, inception_score, protocol_for
+from ganaudit.utils.errors import ConfigError
 
 from .conftest import TinyGenerator
 

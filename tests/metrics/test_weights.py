@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from ganaudit.utils.errors import WeightsError
 from ganaudit.metrics import EXTRACTORS, fetch_weights, pins
+from ganaudit.utils.errors import WeightsError
 
 
 @pytest.mark.parametrize("name", EXTRACTORS.names())

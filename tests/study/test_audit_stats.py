@@ -8,8 +8,8 @@ import pytest
 from ganaudit.audit.budget import budget_curves, budget_inputs, simulate_budget
 from ganaudit.audit.stats import bootstrap_median_ci, describe, seed_variance
 from ganaudit.audit.top5 import top_count, top_fraction
-from ganaudit.utils.errors import ConfigError
 from ganaudit.study.store import records_to_frame
+from ganaudit.utils.errors import ConfigError
 from tests.study.helpers import record
 
 

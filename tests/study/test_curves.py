@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
 
-from ganaudit.audit.curves import CURVE_COLUMNS, config_name, curve_frame, draw_curves, write_curves  # noqa: E402
+from ganaudit.audit.curves import CURVE_COLUMNS, config_name, curve_frame, draw_curves, write_curves
 
 
 def _log(run_dir: Path, rows: list[dict]) -> None:

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from ganaudit.audit.report import AuditOptions, write_audit
-from ganaudit.training.config import compose
 from ganaudit.study.__main__ import run_from_config
 from ganaudit.study.launch import InlineLauncher
+from ganaudit.training.config import compose
 
 BASE = ["dataset=digits", "arch=sndcgan", "arch.width=0.0625", "trainer.d_steps=4", "trainer.batch_size=8",
         "trainer.checkpoint_every=2", "eval.every=2", "trainer.progress_bar=false"]

@@ -7,9 +7,9 @@ import pytest
 from omegaconf import OmegaConf
 from scipy import stats
 
-from ganaudit.utils.errors import ConfigError
 from ganaudit.study.hparams import grid_settings, random_settings, setting_id, setting_overrides
 from ganaudit.study.spec import StudySpec
+from ganaudit.utils.errors import ConfigError
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 KEYS = OmegaConf.to_container(OmegaConf.load(CONF / "run_study.yaml")["hparam_keys"])

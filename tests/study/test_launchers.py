@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ganaudit.utils.determinism import MODE_ENV, PORTABLE_ENV
 from ganaudit.study.store import ResultsStore
+from ganaudit.utils.determinism import MODE_ENV, PORTABLE_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 

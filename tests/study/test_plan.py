@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ganaudit.training.config import compose
 from ganaudit.study.plan import load_costs, make_plan, step_seconds
 from ganaudit.study.spec import StudySpec
+from ganaudit.training.config import compose
 
 REPO = Path(__file__).resolve().parents[2]
 # resources/step_costs.yaml (benchmarks/RESULTS.md, H200): s per D step and the GP factor

@@ -7,12 +7,12 @@ import logging
 
 import pytest
 
-from ganaudit.utils.exits import run_cli
-from ganaudit.training.config import compose
 from ganaudit.study.__main__ import run_from_config
 from ganaudit.study.launch import InlineLauncher
 from ganaudit.study.preflight import preflight_study
 from ganaudit.study.spec import StudySpec
+from ganaudit.training.config import compose
+from ganaudit.utils.exits import run_cli
 
 TWO = ["study.configurations.axes.loss=[ns]", "study.configurations.axes.norm=[none]", "study.seeds=[0]",
        "study.hparams.fixed=[{lr:0.0002,beta1:0.5,beta2:0.999,n_dis:1}]"]

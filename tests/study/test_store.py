@@ -6,8 +6,8 @@ import multiprocessing as mp
 import pandas as pd
 import pytest
 
-from ganaudit.utils.errors import DataError
 from ganaudit.study.store import RUN_COLUMNS, ResultsStore, run_key
+from ganaudit.utils.errors import DataError
 from tests.study.helpers import record
 
 

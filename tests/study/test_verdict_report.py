@@ -9,8 +9,8 @@ import pytest
 from ganaudit.audit.report import AuditOptions, write_audit
 from ganaudit.audit.stats import add_scores, seed_variance
 from ganaudit.audit.verdict import decide, load_published, verdicts
-from ganaudit.utils.errors import DataError
 from ganaudit.study.store import ResultsStore, records_to_frame
+from ganaudit.utils.errors import DataError
 from tests.study.helpers import record
 
 BASELINES = Path(__file__).resolve().parents[2] / "audits" / "baselines" / "published_models.csv"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ganaudit.audit import baselines
-from ganaudit.training.config import AXIS_GROUPS, compose, conf_dir, config_hash, run_dir, validate, _registry
+from ganaudit.training.config import AXIS_GROUPS, _registry, compose, conf_dir, config_hash, run_dir, validate
 from ganaudit.utils.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from ganaudit.training.config import compose
 from ganaudit.cli.describe import describe, main
+from ganaudit.training.config import compose
 
 
 def _conv(cin, cout, k):  # weight + bias

@@ -14,12 +14,12 @@ import pytest
 import torch
 
 from ganaudit.axes.archs import ARCHS, sample_z
-from ganaudit.utils.errors import ConfigError
-from ganaudit.training.lit.steps import plain_step, updates_generator
 from ganaudit.axes.losses import LOSSES
 from ganaudit.axes.norms import NORMS
 from ganaudit.axes.optim import make_adam
 from ganaudit.axes.penalties import PENALTIES
+from ganaudit.training.lit.steps import plain_step, updates_generator
+from ganaudit.utils.errors import ConfigError
 from tests.training.conftest import DETERMINISM_REPORT, TINY_WIDTH
 
 pytestmark = [pytest.mark.determinism, pytest.mark.timeout(600)]

@@ -12,8 +12,8 @@ import pytest
 import pytorch_lightning as pl
 from omegaconf import OmegaConf
 
-from ganaudit.training.config import compose, config_hash, run_dir
 from ganaudit.data.datamodule import GANDataModule
+from ganaudit.training.config import compose, config_hash, run_dir
 from ganaudit.training.lit.loggers import eval_metrics
 from ganaudit.training.train import train
 from tests.training.conftest import tiny_images, tiny_overrides
@@ -118,8 +118,9 @@ def test_ui_groups_do_not_change_the_config_hash(tmp_path):
 
 def test_hydra_run_dir_is_the_run_dir(tmp_path, monkeypatch):
     """``python -m ganaudit.train``: Hydra's .hydra/ lands in <paths.runs>/<config_hash>-s<seed>."""
-    import ganaudit.training.train as entry
     from hydra.core.hydra_config import HydraConfig
+
+    import ganaudit.training.train as entry
 
     seen = {}
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from ganaudit.axes.optim import ADAM_IMPLS, TF1Adam, make_adam
 from ganaudit.training.config import compose, config_hash, validate
 from ganaudit.utils.errors import ConfigError
-from ganaudit.axes.optim import ADAM_IMPLS, TF1Adam, make_adam
 
 
 def numpy_tf1_adam(theta: np.ndarray, grads: list[np.ndarray], lr: float, b1: float, b2: float,

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.training.config import compose, config_hash
 from ganaudit.data.prepare import prepare
 from ganaudit.data.store import shard_stem
+from ganaudit.training.config import compose, config_hash
 from ganaudit.training.train import main
 from tests.training.conftest import tiny_overrides
 

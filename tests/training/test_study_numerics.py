@@ -6,11 +6,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganaudit.training.config import compose, config_hash, run_dir, validate
 from ganaudit.data.datamodule import batch_indices
-from ganaudit.utils.errors import ConfigError
-from ganaudit.training.precision import check_precision, lightning_precision, precision_settings, training_precision
+from ganaudit.training.config import compose, config_hash, run_dir, validate
+from ganaudit.training.precision import (
+    check_precision,
+    lightning_precision,
+    precision_settings,
+    training_precision,
+)
 from ganaudit.training.train import _datamodule
+from ganaudit.utils.errors import ConfigError
 
 
 def test_data_seed_defaults_to_the_study_and_alone_drives_the_data_stream():

@@ -11,8 +11,8 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from ganaudit.training.config import compose
 from ganaudit.data.datamodule import GANDataModule, batch_indices
+from ganaudit.training.config import compose
 from ganaudit.training.train import train
 from tests.training.conftest import tiny_images, tiny_overrides
 
@@ -240,8 +240,8 @@ def test_every_evaluation_writes_a_sample_grid_of_the_evaluated_generator(tmp_pa
     import numpy as np
     from PIL import Image
 
-    from ganaudit.training.lit.gan_module import GANModule
     from ganaudit.metrics.grids import grid_latents, step_grid_path
+    from ganaudit.training.lit.gan_module import GANModule
 
     def fake_evaluate(generator, *, context, **_):
         return {"fid": 100.0 - context["step"], "provenance": {}}

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from ganaudit.utils.io import atomic_path, atomic_save, atomic_write_bytes, atomic_write_json, atomic_write_text
+from ganaudit.utils.io import (
+    atomic_path,
+    atomic_save,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+)
 
 
 def _siblings(path):

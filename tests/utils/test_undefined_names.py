@@ -25,10 +25,10 @@ class _Collect(pyflakes.reporter.Reporter):
                 and "noqa: F821" not in Path(message.filename).read_text().splitlines()[message.lineno - 1]:
             self.found.append(f"{message.filename}:{message.lineno}: {message.message % message.message_args}")
 
-    def syntaxError(self, filename, msg, lineno, offset, text) -> None:  # noqa: N802 (pyflakes API)
+    def syntaxError(self, filename, msg, lineno, offset, text) -> None:
         self.found.append(f"{filename}:{lineno}: syntax error {msg}")
 
-    def unexpectedError(self, filename, msg) -> None:  # noqa: N802
+    def unexpectedError(self, filename, msg) -> None:
         self.found.append(f"{filename}: {msg}")
 
 

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from ganaudit.audit.report import AuditOptions, write_audit
-from ganaudit.utils.exits import exit_code, report
 from ganaudit.utils.determinism import add_mode_flag
 from ganaudit.utils.errors import GanauditError
+from ganaudit.utils.exits import exit_code, report
 
 
 def parser() -> argparse.ArgumentParser:

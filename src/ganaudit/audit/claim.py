@@ -114,8 +114,8 @@ def seed_score(path: Path, claim: Claim, opts: argparse.Namespace) -> dict:
     if path.is_dir() and (path / "result.json").is_file():
         return _run_dir_score(path)
     from ganaudit.metrics.checkpoints import load_generator
-    from ganaudit.utils.determinism import MODE_ENV, enforce
     from ganaudit.metrics.evaluate import CHECKPOINT_SUFFIXES, evaluate_samples
+    from ganaudit.utils.determinism import MODE_ENV, enforce
 
     enforce(os.environ.get(MODE_ENV) or "portable")  # the kernels the runs were trained with (ganaudit.cli.main)
     config = None

@@ -22,8 +22,8 @@ from typing import Iterable
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
 __all__ = ["CURVE_COLUMNS", "LOSS_METRICS", "config_name", "curve_frame", "draw_curves", "write_curves"]
 

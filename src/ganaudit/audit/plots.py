@@ -7,9 +7,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import pandas as pd
 
 
 def top5_boxplot(top: pd.DataFrame, path: str | Path, *, title: str, ylabel: str = "FID (lower is better)") -> Path:

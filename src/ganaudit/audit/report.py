@@ -32,8 +32,8 @@ from ganaudit.audit.samples import samples_section
 from ganaudit.audit.stats import add_scores, seed_variance
 from ganaudit.audit.top5 import top_fraction
 from ganaudit.audit.verdict import RULE, load_published, verdicts
-from ganaudit.utils.errors import DataError
 from ganaudit.study.store import ResultsStore
+from ganaudit.utils.errors import DataError
 
 
 @dataclass

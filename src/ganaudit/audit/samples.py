@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ganaudit.utils.errors import GanauditError
 from ganaudit.metrics.grids import step_grid_path, write_real_grid
+from ganaudit.utils.errors import GanauditError
 
 __all__ = ["best_runs", "grid_of", "floor_of", "floor_summary", "effects_text", "samples_section"]
 

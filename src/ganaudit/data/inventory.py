@@ -20,7 +20,6 @@ from ganaudit.utils.errors import DataError
 from ganaudit.utils.hashing import sha256_file
 
 
-
 class DigestCache:
     """sha256 of files, reused while (size, mtime_ns) are unchanged."""
 

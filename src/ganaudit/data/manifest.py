@@ -19,8 +19,15 @@ from typing import Callable
 
 import numpy as np
 
-from ganaudit.data.store import (SPLITS, item_digests, items_sha256, load_shard, pixel_sha256,
-                                 read_meta, shard_stem)
+from ganaudit.data.store import (
+    SPLITS,
+    item_digests,
+    items_sha256,
+    load_shard,
+    pixel_sha256,
+    read_meta,
+    shard_stem,
+)
 from ganaudit.utils.errors import DataError
 
 FORMAT = "ganaudit-split-manifest/1"

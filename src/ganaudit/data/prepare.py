@@ -23,7 +23,7 @@ import numpy as np
 
 from ganaudit.data.manifest import build_manifest, first_difference, load_manifest, splits_dir_default
 from ganaudit.data.registry import DATASETS, Source
-from ganaudit.data.store import (MANIFEST, atomic_write_bytes, completed_meta, dumps, write_shard)
+from ganaudit.data.store import MANIFEST, atomic_write_bytes, completed_meta, dumps, write_shard
 from ganaudit.utils.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ functions; import their modules' other names with ``from ganaudit.metrics.fid im
 """
 
 from ganaudit.metrics.features import EXTRACTORS
-from ganaudit.metrics.fid import fid, fid_from_stats, feature_stats
+from ganaudit.metrics.fid import feature_stats, fid, fid_from_stats
 from ganaudit.metrics.inception_score import inception_score
 from ganaudit.metrics.kid import kid, kid_with_std
 from ganaudit.metrics.ms_ssim import diversity_ms_ssim, ms_ssim

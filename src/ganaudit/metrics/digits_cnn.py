@@ -23,11 +23,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganaudit.utils.errors import DataError, WeightsError
 from ganaudit.metrics import pins
+from ganaudit.metrics.features import WeightsSpec, exact_float32, load_into, load_state, verify_weights
+from ganaudit.utils.errors import DataError, WeightsError
 from ganaudit.utils.hashing import sha256_file
 from ganaudit.utils.io import atomic_save, atomic_write_text
-from ganaudit.metrics.features import WeightsSpec, exact_float32, load_into, load_state, verify_weights
 
 FEATURE_DIM, N_CLASSES, RESOLUTION = 64, 10, 32
 DIGITS_WEIGHTS = WeightsSpec(

@@ -26,7 +26,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganaudit.utils.errors import ConfigError, DataError, GanauditError
 from ganaudit.metrics.features import EXTRACTORS, exact_float32
 from ganaudit.metrics.ms_ssim import diversity_indices, diversity_ms_ssim
 from ganaudit.metrics.progress import progress_iter
@@ -34,6 +33,7 @@ from ganaudit.metrics.protocols import Protocol, protocol_for
 from ganaudit.metrics.provenance import append_record, make_record
 from ganaudit.metrics.refstats import RefStats, get_or_compute
 from ganaudit.metrics.streaming import FIDMetric, InceptionScoreMetric, KIDMetric
+from ganaudit.utils.errors import ConfigError, DataError, GanauditError
 
 
 def eval_latents(proto: Protocol, n: int, z_dim: int) -> Iterator[torch.Tensor]:

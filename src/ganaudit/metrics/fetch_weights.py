@@ -19,9 +19,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from ganaudit.utils.errors import GanauditError, WeightsError
 from ganaudit.metrics import pins
 from ganaudit.metrics.features import verify_weights
+from ganaudit.utils.errors import GanauditError, WeightsError
 from ganaudit.utils.io import atomic_path, atomic_write_json, atomic_write_text
 from ganaudit.utils.log import setup_cli_logging
 
@@ -37,7 +37,7 @@ def fetch(name: str, out_dir: Path) -> Path:
     final = out_dir / filename
     with atomic_path(final) as tmp:  # removed again if the download or the check fails
         try:
-            with urllib.request.urlopen(url, timeout=60) as resp, open(tmp, "wb") as fh:  # noqa: S310 (pinned URL)
+            with urllib.request.urlopen(url, timeout=60) as resp, open(tmp, "wb") as fh:
                 while block := resp.read(1 << 20):
                     fh.write(block)
         except OSError as exc:

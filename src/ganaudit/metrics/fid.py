@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from scipy.linalg.blas import dtrmm
 
-from ganaudit.utils.errors import DataError
 from ganaudit.metrics._arrays import as_float64
+from ganaudit.utils.errors import DataError
 
 
 def feature_stats(feats: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -114,8 +114,8 @@ def step_grid_writer(run_dir: str | Path, dataset: str, protocol: str = "auto"):
     registered protocol (an injected test evaluator's) gets the protocols' default latents (seed 42)."""
     from functools import partial
 
-    from ganaudit.utils.errors import ConfigError
     from ganaudit.metrics.protocols import Protocol, protocol_for
+    from ganaudit.utils.errors import ConfigError
 
     try:
         proto = protocol_for(dataset, protocol)

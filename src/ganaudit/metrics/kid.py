@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ganaudit.utils.errors import DataError
 from ganaudit.metrics._arrays import as_float64
+from ganaudit.utils.errors import DataError
 
 MAX_BLOCK_SIZE = 1024
 

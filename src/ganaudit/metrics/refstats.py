@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganaudit.utils.determinism import add_mode_flag
-from ganaudit.utils.errors import DataError
 from ganaudit.metrics.fid import stats_from_sums
 from ganaudit.metrics.progress import progress_iter
 from ganaudit.metrics.protocols import Protocol, protocol_for
+from ganaudit.utils.determinism import add_mode_flag
+from ganaudit.utils.errors import DataError
 from ganaudit.utils.io import atomic_save
 from ganaudit.utils.log import setup_cli_logging
 
@@ -140,8 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_cli_logging()
     from ganaudit.data import open_split
-    from ganaudit.utils.determinism import enforce
     from ganaudit.metrics.features import EXTRACTORS
+    from ganaudit.utils.determinism import enforce
 
     enforce(args.determinism)  # the runs' kernels: statistics keyed portable-cpu (or fast-cpu)
 
@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from ganaudit.utils.exits import run_cli
     from ganaudit.utils.determinism import reexec_cli
+    from ganaudit.utils.exits import run_cli
 
     reexec_cli()  # --determinism portable (default): restart with the pinned kernels' environment
 

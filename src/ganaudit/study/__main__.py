@@ -18,7 +18,6 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from ganaudit.utils.exits import EXIT_FAILURE, cli_main, report
 from ganaudit.cli.hydra_app import hydra_app
 from ganaudit.study.devices import register_resolver
 from ganaudit.study.driver import StudyDriver, StudyProgress
@@ -26,6 +25,7 @@ from ganaudit.study.launch import HydraBatchLauncher
 from ganaudit.study.orphans import mark_study_process
 from ganaudit.study.preflight import preflight_study
 from ganaudit.study.spec import StudySpec
+from ganaudit.utils.exits import EXIT_FAILURE, cli_main, report
 
 log = logging.getLogger("ganaudit.study")
 register_resolver()   # ${ganaudit_parallel_jobs:...} in conf/hydra/launcher/parallel.yaml

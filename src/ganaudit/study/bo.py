@@ -36,9 +36,9 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from ganaudit.utils.errors import ConfigError
 from ganaudit.study.hparams import TABLE2, lambda_range
 from ganaudit.study.spec import Configuration, RunSpec, StudySpec
+from ganaudit.utils.errors import ConfigError
 
 BETA_MAX = 1.0 - 1e-6
 

@@ -122,7 +122,7 @@ def _result_of(job: Any):
     """The task's JobReturn from its result file; a failure inside submitit becomes a failed JobReturn."""
     try:
         return job.results()[0]
-    except Exception as exc:  # noqa: BLE001 - the job's own error, reported per run
+    except Exception as exc:
         return _failed_return(f"SLURM job {job.job_id}: {type(exc).__name__}: {str(exc)[-500:]}")
 
 

@@ -42,7 +42,7 @@ def visible_gpus(environ: Mapping[str, str] | None = None) -> list[str]:
         import torch
 
         count = torch.cuda.device_count()   # NVML count: does not initialise CUDA
-    except Exception:  # noqa: BLE001 - no usable torch/CUDA means no GPU
+    except Exception:
         count = 0
     if listed is not None and listed.strip():
         return [d.strip() for d in listed.split(",") if d.strip()][:count] if count else []

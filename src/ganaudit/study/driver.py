@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ganaudit.utils.errors import ConfigError
 from ganaudit.study.launch import BatchLauncher, InlineLauncher
 from ganaudit.study.runner import write_plan
 from ganaudit.study.spec import RunSpec, StudySpec
 from ganaudit.study.store import FINISHED, ResultsStore, atomic_write_json, run_key
 from ganaudit.study.tasks import STUDY_TASKS
+from ganaudit.utils.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

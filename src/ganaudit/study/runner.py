@@ -19,9 +19,9 @@ from typing import Any
 
 from ganaudit.study.cluster import slurm_env
 from ganaudit.study.devices import device_env, pin_device
-from ganaudit.utils.determinism import MODE_ENV
 from ganaudit.study.store import FINISHED, ResultsStore, atomic_write_json
 from ganaudit.study.tasks import STUDY_TASKS
+from ganaudit.utils.determinism import MODE_ENV
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def execute_entry(plan_path: str | Path, key: str) -> dict:
     pin_device(plan["task"].get("options") or {})
     try:
         result = task.run(entry["overrides"], plan["task"].get("options") or {})
-    except Exception as exc:  # noqa: BLE001 - any crash of one run is recorded, the study goes on
+    except Exception as exc:
         log.warning("run %s failed: %s", key, exc)
         result = failed_result(entry, exc, time.perf_counter() - t0)
     record: dict[str, Any] = {**result, **{f: entry.get(f) for f in STUDY_FIELDS}}

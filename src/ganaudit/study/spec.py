@@ -29,9 +29,9 @@ from typing import Any, Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
+from ganaudit.study.hparams import grid_settings, random_settings, setting_id, setting_overrides
 from ganaudit.utils.errors import ConfigError
 from ganaudit.utils.overrides import override_dict
-from ganaudit.study.hparams import grid_settings, random_settings, setting_id, setting_overrides
 
 LIST_ENTRY_KEYS = frozenset({"label", "overrides", "only"})  # of a study.configurations.list entry
 

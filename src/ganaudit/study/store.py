@@ -25,8 +25,8 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from ganaudit.utils.errors import DataError
 from ganaudit.utils import io as _io
+from ganaudit.utils.errors import DataError
 from ganaudit.utils.overrides import override_dict
 
 #: statuses of a run that finished (its result is kept and never recomputed); ``failed`` is retried.

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ganaudit.utils.registry import Registry
 from ganaudit.utils.overrides import override_dict
+from ganaudit.utils.registry import Registry
 
 STUDY_TASKS: Registry = Registry("study_task")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ganaudit.utils.exits import EXIT_FAILURE, EXIT_OK, report
 from ganaudit.utils.errors import OutputError
+from ganaudit.utils.exits import EXIT_FAILURE, EXIT_OK, report
 
 __all__ = ["check_writable", "prepare_hint", "params_datasets", "run_exit_code"]
 

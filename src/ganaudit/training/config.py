@@ -14,9 +14,9 @@ D steps (one D Adam update each; spec §5.1).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
-import importlib.util
 import os
 from pathlib import Path
 from typing import Any, Iterable

@@ -25,19 +25,19 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ganaudit.utils import determinism
-from ganaudit.training.checks import preflight_train, run_exit_code
-from ganaudit.utils.exits import cli_main
-from ganaudit.training.config import config_hash, register_resolvers, run_dir, to_plain, validate
-from ganaudit.utils.errors import ConfigError
-from ganaudit.metrics.grids import step_grid_writer
 from ganaudit.cli.hydra_app import hydra_app
+from ganaudit.metrics.grids import step_grid_writer
+from ganaudit.metrics.provenance import summarize
+from ganaudit.training.checks import preflight_train, run_exit_code
+from ganaudit.training.config import config_hash, register_resolvers, run_dir, to_plain, validate
 from ganaudit.training.lit.callbacks import read_eval_index
 from ganaudit.training.lit.factory import build_callbacks, build_loggers
 from ganaudit.training.lit.gan_module import GANModule
 from ganaudit.training.lit.resume import resume_checkpoint
-from ganaudit.metrics.provenance import summarize
 from ganaudit.training.precision import lightning_precision, training_precision
+from ganaudit.utils import determinism
+from ganaudit.utils.errors import ConfigError
+from ganaudit.utils.exits import cli_main
 from ganaudit.utils.io import atomic_write_json
 from ganaudit.utils.repo import code_version
 

@@ -8,10 +8,10 @@
     sample_z(n, z_dim, generator) -> U(-1, 1) latents [n, z_dim]
 """
 
-from ganaudit.axes.archs.base import ARCHS, Arch, Discriminator, Generator, Z_DIM, sample_z, scaled
-from ganaudit.axes.archs.init import INITS, init_layer
-from ganaudit.axes.archs import sndcgan as _sndcgan  # noqa: F401  (registers "sndcgan")
 from ganaudit.axes.archs import resnet as _resnet  # noqa: F401  (registers "resnet19", "resnet_cifar")
+from ganaudit.axes.archs import sndcgan as _sndcgan  # noqa: F401  (registers "sndcgan")
+from ganaudit.axes.archs.base import ARCHS, Z_DIM, Arch, Discriminator, Generator, sample_z, scaled
+from ganaudit.axes.archs.init import INITS, init_layer
 from ganaudit.axes.archs.resnet import ResBlock, unpool
 
 __all__ = [

@@ -14,9 +14,9 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from ganaudit.utils.errors import ConfigError
 from ganaudit.axes.archs.init import INITS
 from ganaudit.axes.norms import NORMS, raw_weight
+from ganaudit.utils.errors import ConfigError
 from ganaudit.utils.registry import Registry
 
 __all__ = ["ARCHS", "Arch", "Discriminator", "Generator", "scaled", "sample_z", "Z_DIM"]

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from torch import Tensor, nn
 import torch.nn.functional as F
+from torch import Tensor, nn
 
 from ganaudit.axes.archs.base import ARCHS, Arch, Discriminator, Generator, scaled
 from ganaudit.axes.archs.init import init_layer

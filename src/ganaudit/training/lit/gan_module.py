@@ -39,9 +39,9 @@ from torch import Tensor
 from ganaudit.axes.archs import ARCHS, sample_z
 from ganaudit.axes.losses import LOSSES
 from ganaudit.axes.optim import make_adam
+from ganaudit.axes.penalties import PENALTIES
 from ganaudit.training.lit.rng import capture_rng, restore_rng
 from ganaudit.training.lit.steps import discriminator_loss, generator_loss, updates_generator
-from ganaudit.axes.penalties import PENALTIES
 
 __all__ = ["GANModule", "CKPT_KEY"]
 
