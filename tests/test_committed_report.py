@@ -43,7 +43,7 @@ def test_demo_meets_the_floor_target_and_shows_an_effect(metrics):
     assert floor["protocol"] == "digits_cnn" and floor["dataset"] == "digits" and floor["n"] == 500
     assert 40.0 < floor["fid"] < 80.0
     ratio = metrics["best_median_over_floor"]
-    assert 1.0 < ratio <= 4.0   # issue 9: the best configuration's median at most 4x the floor
+    assert 1.0 < ratio <= 4.0   # the best configuration's median at most 4x the floor
     best = metrics["configurations"][metrics["best_configuration"]]
     assert best["median_fid"] == pytest.approx(ratio * floor["fid"], rel=1e-12)
     assert metrics["effects_larger_than_seed_spread"] >= 1

@@ -176,7 +176,7 @@ def test_experiment_values_hand_checked():
 
 
 def test_override_files_are_not_full_copies():
-    """Experiment files hold overrides, not copies of every group (STYLE habit 6)."""
+    """Experiment files hold overrides, not copies of every group: published rows compose, they do not copy."""
     text = (conf_dir() / "experiment/kurach2019/hub01.yaml").read_text()
     assert "# @package _global_" in text and "override /arch: resnet19" in text
     assert "checkpoint_every" not in text and "paths" not in text

@@ -1,4 +1,4 @@
-"""Pinned data (issue 3): dataset registry, prepared stores, split manifests, the DataModule.
+"""Pinned data: dataset registry, prepared stores, split manifests, the DataModule.
 
     DATASETS.get("cifar10").resolution          # 32, no file needed
     view = open_split("digits", "test", "data/prepared/digits")

@@ -1,4 +1,4 @@
-"""Evaluation metrics (issue 4; spec §6): pure float64 maths, streaming wrappers, extractors, protocols.
+"""Evaluation metrics (spec §6): pure float64 maths, streaming wrappers, extractors, protocols.
 
     from ganaudit.metrics import fid, kid, inception_score, ms_ssim
     fid(feats_a [N, d], feats_b [M, d]) -> float          # numpy arrays or tensors

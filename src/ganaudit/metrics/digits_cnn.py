@@ -171,7 +171,7 @@ def digits_labels(view) -> np.ndarray:
 
 def labelled_split(split: str, data_dir: Path) -> tuple[np.ndarray, np.ndarray, str]:
     """(uint8 images [N, 32, 32, 3], labels [N], manifest digest) of the prepared digits ``split``."""
-    from ganaudit.data import open_split  # data package (issue 3)
+    from ganaudit.data import open_split
 
     view = open_split("digits", split, data_dir)
     return view.read_batch(0, len(view)), digits_labels(view), view.manifest_digest

@@ -133,7 +133,7 @@ def _score_stream(batches: tuple[Iterable[torch.Tensor], int], proto: Protocol, 
 
 def _evaluate(batches_fn, *, dataset: str, protocol: str, data_dir, artifacts_dir, record_path,
               context: dict | None, device: torch.device, nan_policy: str) -> dict:
-    from ganaudit.data import open_split  # data package (issue 3)
+    from ganaudit.data import open_split
 
     proto = protocol_for(dataset, protocol)
     if record_path is not None:

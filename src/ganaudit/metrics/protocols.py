@@ -1,4 +1,4 @@
-"""Evaluation protocols: a name fixes every choice behind a number (spec §6; STYLE habit 4).
+"""Evaluation protocols: a name fixes every choice behind a number (spec §6).
 
 A :class:`Protocol` fixes the extractor (and so its weights and preprocessing), the real split and
 how many of its images (the FIRST n in file order), the number of fakes, the latent seed and

@@ -1,4 +1,4 @@
-"""Provenance of every reported number: one JSON line per evaluation (STYLE habit 5).
+"""Provenance of every reported number: one appended JSON line per evaluation.
 
 A record carries the metric values and everything needed to recompute them: protocol (with all its
 choices), dataset and real split, split manifest digest, extractor name and weights sha256, N real
