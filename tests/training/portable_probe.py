@@ -54,7 +54,7 @@ def _without_lightning() -> None:
 
     if "ganaudit.training.lit" not in sys.modules:
         pkg = types.ModuleType("ganaudit.training.lit")
-        pkg.__path__ = [str(Path(ganaudit.__file__).parent / "lit")]
+        pkg.__path__ = [str(Path(ganaudit.__file__).parent / "training" / "lit")]
         sys.modules["ganaudit.training.lit"] = pkg
 
 
