@@ -9,7 +9,7 @@ Extra options are those of `python -m ganaudit.audit --help`.
 
 import sys
 
-from ganaudit.audit.__main__ import main
+from ganaudit.cli.audit import main
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1].startswith("-"):

@@ -1,5 +1,4 @@
 """``python -m ganaudit <subcommand> ...``: the same as the ``ganaudit`` console script."""
+from ganaudit.cli.main import run_module
 
-from ganaudit.cli.main import main
-
-raise SystemExit(main())
+run_module("")

@@ -1,6 +1,6 @@
-"""``python -m ganaudit.describe``: entry point only; the command is :mod:`ganaudit.cli.describe`."""
+"""``python -m ganaudit.describe``: the same as ``ganaudit describe`` (ganaudit.cli.describe)."""
 
 if __name__ == "__main__":
-    from ganaudit.cli.describe import main
+    from ganaudit.cli.main import run_module
 
-    raise SystemExit(main())
+    run_module("describe")

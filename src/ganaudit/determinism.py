@@ -1,6 +1,6 @@
-"""``python -m ganaudit.determinism``: entry point only; the module is :mod:`ganaudit.utils.determinism`."""
+"""``python -m ganaudit.determinism``: the same as ``ganaudit determinism`` (ganaudit.cli.determinism)."""
 
 if __name__ == "__main__":
-    from ganaudit.utils.determinism import main
+    from ganaudit.cli.main import run_module
 
-    raise SystemExit(main())
+    run_module("determinism")

@@ -1,10 +1,6 @@
-"""``python -m ganaudit.evaluate``: entry point only; the command is :mod:`ganaudit.metrics.evaluate`."""
+"""``python -m ganaudit.evaluate``: the same as ``ganaudit evaluate`` (ganaudit.cli.evaluate)."""
 
-if __name__ == "__main__":  # determinism=portable pins kernel choices that torch reads at import
-    from ganaudit.utils.determinism import reexec_for_mode
+if __name__ == "__main__":
+    from ganaudit.cli.main import run_module
 
-    reexec_for_mode("evaluate")
-
-    from ganaudit.metrics.evaluate import main
-
-    raise SystemExit(main())
+    run_module("evaluate")

@@ -1,11 +1,6 @@
-"""``python -m ganaudit.train``: entry point only; the command is :mod:`ganaudit.training.train`."""
+"""``python -m ganaudit.train``: the same as ``ganaudit train`` (ganaudit.cli.train)."""
 
-if __name__ == "__main__":  # determinism=portable pins kernel choices that torch reads at import
-    from ganaudit.utils.determinism import reexec_for_mode
+if __name__ == "__main__":
+    from ganaudit.cli.main import run_module
 
-    reexec_for_mode("config")
-
-    from ganaudit.training.train import main
-    from ganaudit.utils.exits import hydra_cli
-
-    hydra_cli(main, "config")
+    run_module("train")

@@ -14,7 +14,8 @@ from ganaudit.cli import describe
 from ganaudit.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ["train", "evaluate", "describe", "data", "study", "audit", "weights"]
+NAMES = ["train", "evaluate", "describe", "data", "study", "audit", "weights", "refstats", "floor", "baselines",
+         "determinism", "digits-cnn"]
 
 
 def test_declared_in_pyproject_and_every_subcommand_has_a_main():

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ganaudit.data.__main__ import main
+from ganaudit.cli.data import main
 from ganaudit.data.inventory import DigestCache, write_inventory
 from ganaudit.utils.hashing import sha256_file
 

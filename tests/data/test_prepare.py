@@ -65,7 +65,7 @@ def test_sigkill_mid_preparation_then_rerun_gives_the_clean_store(tmp_path):
               "import ganaudit.data.prepare as p\n"
               "job = p.run_job\n"
               "p.run_job = lambda *a: (time.sleep(0.2), job(*a))[1]\n"
-              "from ganaudit.data.__main__ import main\n"
+              "from ganaudit.cli.data import main\n"
               "sys.exit(main(sys.argv[1:]))\n")
     cmd = [sys.executable, "-c", slowed, *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

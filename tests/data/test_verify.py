@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganaudit.data.__main__ import main, verify
+from ganaudit.cli.data import main, verify
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import ganaudit.metrics.evaluate as ev
+import ganaudit.cli.evaluate as ev_cli
 from ganaudit.data.datamodule import GANDataModule
 from ganaudit.metrics.checkpoints import load_generator
 from ganaudit.training.config import compose
@@ -56,7 +56,7 @@ def smoke(tmp_path_factory):
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:
-    rc = ev.main(list(args))
+    rc = ev_cli.main(list(args))
     out = capsys.readouterr()
     return rc, out.out, out.err
 
@@ -123,7 +123,7 @@ def test_checkpoint_refuses_another_dataset_and_foreign_files(tmp_path, smoke, c
 
 
 def test_verdict_from_run_checkpoints(tmp_path, smoke, capsys):
-    from ganaudit.audit.claim import main as verdict
+    from ganaudit.cli.verdict import main as verdict
 
     root, weights, result = smoke
     last = Path(result["run_dir"]) / "checkpoints" / "last.ckpt"

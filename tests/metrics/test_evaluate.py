@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import ganaudit.cli.evaluate as ev_cli
 import ganaudit.metrics.evaluate as ev
 from ganaudit.metrics import diversity_ms_ssim, fid, inception_score, protocol_for
 from ganaudit.metrics.provenance import read_records
@@ -127,7 +128,7 @@ def write_npz(path, arr):
 
 
 def cli(tmp_path, digits_weights, samples, capsys, *extra):
-    rc = ev.main([f"samples={samples}", "dataset=digits", "protocol=digits_cnn", "data_dir=unused",
+    rc = ev_cli.main([f"samples={samples}", "dataset=digits", "protocol=digits_cnn", "data_dir=unused",
                   f"artifacts={digits_weights.parent}", f"record={tmp_path / 'rev.jsonl'}", *extra])
     return rc, capsys.readouterr()
 
@@ -202,16 +203,16 @@ def test_unreadable_sample_files_are_one_line_errors(tmp_path, digits_weights, d
 
 def test_cli_argument_errors():
     with pytest.raises(ConfigError, match="missing option 'samples='"):
-        ev.compose_options(["dataset=digits"])
+        ev_cli.compose_options(["dataset=digits"])
     with pytest.raises(ConfigError, match="--samples"):
-        ev.compose_options(["--samples", "x"])
+        ev_cli.compose_options(["--samples", "x"])
     with pytest.raises(ConfigError, match="sample"):  # a misspelt option is named, not ignored
-        ev.compose_options(["sample=x.npz"])
-    opts = ev.compose_options(["samples=a.npz", "dataset=digits"])
+        ev_cli.compose_options(["sample=x.npz"])
+    opts = ev_cli.compose_options(["samples=a.npz", "dataset=digits"])
     assert (opts.record, opts.dataset.name) == ("./artifacts/evals/reviewer.jsonl", "digits")
     with pytest.raises(ConfigError, match="allowed values for option .dataset.: .*digits"):
-        ev.compose_options(["samples=a.npz", "dataset=digitz"])
-    assert ev.main(["samples=/nonexistent.npz", "dataset=digits", "artifacts=/nonexistent"]) == 1  # a failure
+        ev_cli.compose_options(["samples=a.npz", "dataset=digitz"])
+    assert ev_cli.main(["samples=/nonexistent.npz", "dataset=digits", "artifacts=/nonexistent"]) == 1  # a failure
 
 
 def test_tanh_generator_checkpoint_is_refused_unless_named(tmp_path, digits_weights, digits_view, capsys):
@@ -231,7 +232,7 @@ def test_unwritable_record_is_refused_before_computing(tmp_path, digits_weights,
     samples = write_npz(tmp_path / "s.npz", digits_view.images.copy())
     blocker = tmp_path / "blocker"  # a file where the record's directory should be (fails even as root)
     blocker.write_text("keep me")
-    rc = ev.main([f"samples={samples}", "dataset=digits", "protocol=digits_cnn", "data_dir=unused",
+    rc = ev_cli.main([f"samples={samples}", "dataset=digits", "protocol=digits_cnn", "data_dir=unused",
                   f"artifacts={digits_weights.parent}", f"record={blocker / 'rev.jsonl'}"])
     err = capsys.readouterr().err
     assert rc == 1 and f"record file '{blocker / 'rev.jsonl'}' cannot be written" in err, err

@@ -24,8 +24,8 @@ def test_inception_on_cuda_matches_the_reference():
     sys.path.insert(0, str(FIXTURES))
     from seeded_weights import seeded_images, seeded_state
 
-    from ganaudit.metrics.features import exact_float32
     from ganaudit.metrics.inception import FIDInception
+    from ganaudit.metrics.weights import exact_float32
 
     key_shapes = json.loads((FIXTURES / "inception_state_dict_keys.json").read_text())
     ref = np.load(FIXTURES / "inception_reference.npz")

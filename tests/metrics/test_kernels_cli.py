@@ -30,7 +30,7 @@ def _hostile_env() -> dict:
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     """Prepared digits and the pinned reference digits CNN (with its sidecar), as `dvc repro` leaves them."""
-    from ganaudit.data.__main__ import main as data_main
+    from ganaudit.cli.data import main as data_main
     from ganaudit.utils.hashing import sha256_file
 
     root = tmp_path_factory.mktemp("kernels")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import pytest
 
+from ganaudit.cli import weights as weights_cli
 from ganaudit.metrics import EXTRACTORS, fetch_weights, pins
 from ganaudit.utils.errors import WeightsError
 
@@ -28,12 +30,12 @@ def test_download_failure_is_a_weights_error(tmp_path, monkeypatch):
         raise OSError("offline")
 
     monkeypatch.setattr(fetch_weights.urllib.request, "urlopen", refuse)
-    assert fetch_weights.main(["fetch", "inception", "--out", str(tmp_path)]) == 1  # a failure, not usage
+    assert weights_cli.main(["fetch", "inception", "--out", str(tmp_path)]) == 1  # a failure, not usage
     assert list(tmp_path.iterdir()) == []
 
 
 def test_ensure_names_the_inception_pipeline_for_study_datasets(tmp_path, capsys):
-    assert fetch_weights.main(["ensure", "cifar10", "--out", str(tmp_path)]) == 1
+    assert weights_cli.main(["ensure", "cifar10", "--out", str(tmp_path)]) == 1
     assert "weights/dvc.yaml:inception" in capsys.readouterr().err
 
 
@@ -41,11 +43,11 @@ def _fake_training(payload: bytes):
     """A stand-in for `digits_cnn train` that writes ``payload`` as the weights file."""
     from pathlib import Path
 
-    def train(argv):
-        out = Path(argv[argv.index("--out") + 1])
+    def train(out, data_dir, **options):
+        out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(payload)
-        return 0
+        return {"sha256": hashlib.sha256(payload).hexdigest()}
 
     return train
 
@@ -71,7 +73,7 @@ def test_digits_weights_fall_back_to_the_reference_when_this_machine_rounds_diff
     from ganaudit.utils.hashing import sha256_file
 
     other = b"weights retrained on a CPU that rounds differently"
-    monkeypatch.setattr(digits_cnn, "main", _fake_training(other))
+    monkeypatch.setattr(digits_cnn, "train_and_save", _fake_training(other))
     extra = fetch_weights._train_digits_or_reference(tmp_path, tmp_path / "data")
     assert extra["retrained_sha256"] == hashlib.sha256(other).hexdigest()
     assert sha256_file(tmp_path / "digits_cnn.pt") == pins.DIGITS_CNN_SHA256
@@ -81,6 +83,6 @@ def test_digits_weights_fall_back_to_the_reference_when_this_machine_rounds_diff
 def test_digits_weights_retrained_equal_to_the_pin_are_kept(tmp_path, monkeypatch):
     from ganaudit.metrics import digits_cnn
 
-    monkeypatch.setattr(digits_cnn, "main", _fake_training(_reference_bytes()))
+    monkeypatch.setattr(digits_cnn, "train_and_save", _fake_training(_reference_bytes()))
     extra = fetch_weights._train_digits_or_reference(tmp_path, tmp_path / "data")
     assert "retrained_sha256" not in extra

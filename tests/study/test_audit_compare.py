@@ -6,8 +6,8 @@ import math
 import pandas as pd
 import pytest
 
-from ganaudit.audit.__main__ import main as audit_main
 from ganaudit.audit.compare import compare_runs, load_runs
+from ganaudit.cli.audit import main as audit_main
 from ganaudit.utils.errors import DataError
 
 # FIDs whose shortest decimal repr needs 16-17 digits (the hard case for a CSV round trip)

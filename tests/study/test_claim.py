@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganaudit.audit.claim import main as verdict
+from ganaudit.cli.verdict import main as verdict
 from ganaudit.training.config import compose, config_hash, to_plain
 
 ROOT = Path(__file__).resolve().parents[2]

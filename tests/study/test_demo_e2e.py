@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from ganaudit.audit.report import AuditOptions, write_audit
-from ganaudit.study.__main__ import run_from_config
 from ganaudit.study.launch import InlineLauncher
+from ganaudit.study.run import run_from_config
 from ganaudit.training.config import compose
 
 BASE = ["dataset=digits", "arch=sndcgan", "arch.width=0.0625", "trainer.d_steps=4", "trainer.batch_size=8",
@@ -28,7 +28,7 @@ def offline_root(tmp_path, monkeypatch):
     """GANAUDIT_ROOT with prepared digits and a small digits CNN (pin lifted, as in tests/metrics)."""
     from sklearn.datasets import load_digits
 
-    from ganaudit.data.__main__ import main as data_main
+    from ganaudit.cli.data import main as data_main
     from ganaudit.data.digits import render_digits
     from ganaudit.metrics import digits_cnn
 

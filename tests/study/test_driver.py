@@ -78,7 +78,7 @@ def test_parallel_launcher_defaults_torch_threads_to_cores_per_job():
 
     from omegaconf import OmegaConf
 
-    from ganaudit.study.__main__ import _task_options
+    from ganaudit.study.run import task_options as _task_options
 
     cfg = OmegaConf.create({"study_task": {"options": {"torch_threads": None}}})
     par = type("L", (), {"n_jobs": 2})()
@@ -91,7 +91,7 @@ def test_parallel_launcher_defaults_torch_threads_to_cores_per_job():
 def test_study_file_task_options_override_run_study_defaults():
     from omegaconf import OmegaConf
 
-    from ganaudit.study.__main__ import _task_options
+    from ganaudit.study.run import task_options as _task_options
 
     cfg = OmegaConf.create({"study_task": {"options": {"torch_threads": None, "sleep_s": 1}},
                             "study": {"task_options": {"torch_threads": 1, "sleep_s": None}}})

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from ganaudit.study.__main__ import run_from_config
 from ganaudit.study.launch import InlineLauncher
 from ganaudit.study.preflight import preflight_study
+from ganaudit.study.run import run_from_config
 from ganaudit.study.spec import StudySpec
 from ganaudit.training.config import compose
 from ganaudit.utils.exits import run_cli
@@ -87,7 +87,7 @@ def test_missing_reference_statistics_are_announced_with_their_command(root, dig
     with caplog.at_level(logging.WARNING, logger="ganaudit.study"):
         preflight_study(spec, root / "results", "train")     # data and weights present: no error
     assert "reference statistics of digits under protocol digits_cnn are not cached" in caplog.text
-    assert f"python -m ganaudit.metrics.refstats digits --data-dir {root}/data/prepared/digits" in caplog.text
+    assert f"ganaudit refstats digits --data-dir {root}/data/prepared/digits" in caplog.text
 
 
 def test_option_error_in_the_study_file_exits_2_before_data_checks(root, capsys):

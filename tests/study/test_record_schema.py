@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ganaudit.audit.__main__ import main as audit_main
+from ganaudit.cli.audit import main as audit_main
 from ganaudit.study.record_schema import record_problems
 from ganaudit.study.store import ResultsStore
 from tests.study.helpers import record

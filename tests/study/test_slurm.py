@@ -59,7 +59,7 @@ def cluster_env():
 @pytest.fixture(scope="module")
 def offline_assets(tmp_path_factory):
     """Prepared digits and the shipped (pinned) digits CNN weights, shared by the tests' roots."""
-    from ganaudit.data.__main__ import main as data_main
+    from ganaudit.cli.data import main as data_main
 
     root = tmp_path_factory.mktemp("slurm_assets")
     assert data_main(["prepare", "digits", "--out", str(root / "data" / "prepared" / "digits")]) == 0

@@ -120,7 +120,7 @@ def test_hydra_run_dir_is_the_run_dir(tmp_path, monkeypatch):
     """``python -m ganaudit.train``: Hydra's .hydra/ lands in <paths.runs>/<config_hash>-s<seed>."""
     from hydra.core.hydra_config import HydraConfig
 
-    import ganaudit.training.train as entry
+    import ganaudit.cli.train as entry
 
     seen = {}
 

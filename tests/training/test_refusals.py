@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
+from ganaudit.cli.train import main
 from ganaudit.data.prepare import prepare
 from ganaudit.data.store import shard_stem
 from ganaudit.training.config import compose, config_hash
-from ganaudit.training.train import main
 from tests.training.conftest import tiny_overrides
 
 pytestmark = pytest.mark.timeout(300)
@@ -147,7 +147,7 @@ def test_tampered_shard_fails_the_run_with_exit_1(tmp_path, digits_data, capsys)
 
 
 def test_unknown_option_value_is_one_line_exit_2_before_hydra(monkeypatch, capsys):
-    from ganaudit.utils.exits import hydra_cli
+    from ganaudit.cli.hydra_app import hydra_cli
 
     ran = []
     monkeypatch.setattr(sys, "argv", ["ganaudit.training.train", "loss=nope", "hydra.run.dir=/x"])

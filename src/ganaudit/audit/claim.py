@@ -1,4 +1,4 @@
-"""Check one reported FID against our seeds: ``ganaudit audit verdict`` (= ``python -m ganaudit.audit.claim``).
+"""Check one reported FID against our seeds (the command line ``ganaudit audit verdict`` is ganaudit.cli.verdict).
 
     ganaudit audit verdict --row hub13 runs/*/checkpoints/last.ckpt          # a published row
     ganaudit audit verdict --claim-fid 23.4 --dataset cifar10 s0.npz s1.npz s2.npz
@@ -23,16 +23,15 @@ import argparse
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from ganaudit.audit.stats import describe
 from ganaudit.audit.verdict import RULE, decide, load_published, matches
-from ganaudit.utils.errors import ConfigError, DataError, GanauditError
+from ganaudit.utils.errors import ConfigError, DataError
 
-__all__ = ["Claim", "seed_score", "check_claim", "main"]
+__all__ = ["Claim", "published_claim", "seed_score", "check_claim", "render"]
 
 FIELDS = ("dataset", "arch", "loss", "norm", "penalty", "lambda", "lr", "beta1", "beta2", "n_dis", "d_steps")
 
@@ -182,58 +181,7 @@ def render(result: dict) -> str:
     return "\n".join(lines)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ganaudit audit verdict", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
-                   help="one per seed: checkpoint, generator file, sample file/folder, or run directory")
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--row", help="a published row id of --baselines, e.g. hub13")
-    what.add_argument("--claim-fid", type=float, help="a reported FID to check (with --dataset for sample files)")
-    p.add_argument("--dataset", help="dataset of the claim (default: the row's, or the checkpoints')")
-    p.add_argument("--baselines", default="audits/baselines/published_models.csv")
-    p.add_argument("--protocol", default="auto", help="evaluation protocol (default: auto, as in training)")
-    p.add_argument("--config", help="a run's config.yaml, for bare generator state_dicts")
-    p.add_argument("--root", default=".", help="where data/prepared/<dataset> lives (default: .)")
-    p.add_argument("--data-dir", default=None, help="prepared data (default: <root>/data/prepared/<dataset>)")
-    p.add_argument("--artifacts", default="artifacts", help="extractor weights and reference statistics")
-    p.add_argument("--record", default="artifacts/evals/verdict.jsonl", help="evaluation records appended here")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--any-d-steps", dest="match_d_steps", action="store_false",
-                   help="accept runs of another length than the row's")
-    p.add_argument("--min-seeds", type=int, default=3)
-    p.add_argument("--level", type=float, default=0.95, help="bootstrap CI level")
-    p.add_argument("--n-boot", type=int, default=10_000)
-    p.add_argument("--bootstrap-seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
-    return p
+if __name__ == "__main__":  # python -m ganaudit.audit.claim: the command line is ganaudit.cli.verdict
+    from ganaudit.cli.main import run_module
 
-
-def main(argv: list[str] | None = None) -> int:
-    opts = parser().parse_args(argv)
-    try:
-        if opts.row:
-            claim = published_claim(opts.row, Path(opts.baselines))
-            if opts.dataset and opts.dataset != claim["dataset"]:
-                raise ConfigError(f"option '--dataset' = '{opts.dataset}' but row {opts.row} is on "
-                                  f"'{claim['dataset']}'; expected no --dataset")
-        else:
-            claim = Claim(fid=opts.claim_fid, dataset=opts.dataset, row_id=None, row=None)
-        missing = [str(p) for p in opts.inputs if not p.exists()]
-        if missing:
-            raise ConfigError(f"input '{missing[0]}': no such file or directory; expected a checkpoint, "
-                              "generator file, sample file/folder or run directory")
-        seeds = [seed_score(path, claim, opts) for path in opts.inputs]
-        result = check_claim(claim, seeds, opts)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except GanauditError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(result, indent=1, sort_keys=True, default=str) if opts.json else render(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    run_module("audit verdict")

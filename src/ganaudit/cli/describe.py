@@ -1,7 +1,7 @@
 """Describe a configuration without data or training: resolved config, parameter counts, output shapes.
 
-    python -m ganaudit.describe arch=resnet19 dataset=celeba_hq_128 norm=layer
-    python -m ganaudit.describe experiment=kurach2019/hub13
+    ganaudit describe arch=resnet19 dataset=celeba_hq_128 norm=layer       (= python -m ganaudit.describe)
+    ganaudit describe experiment=kurach2019/hub13
 
 prints one JSON object::
 
@@ -23,8 +23,10 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
+from ganaudit.axes.archs import ARCHS, sample_z
 from ganaudit.training.config import compose, config_hash, to_plain, validate
 from ganaudit.utils.errors import ConfigError
+from ganaudit.utils.exits import EXIT_USAGE, report
 
 __all__ = ["describe", "count_trainable", "main"]
 
@@ -36,8 +38,6 @@ def count_trainable(module: torch.nn.Module) -> int:
 
 def describe(cfg: DictConfig, batch: int = 2) -> dict[str, Any]:
     """The JSON-able description of ``cfg`` (see module docstring); validates first (ConfigError)."""
-    from ganaudit.axes.archs import ARCHS, sample_z
-
     validate(cfg)
     a = cfg.arch
     gen = torch.Generator().manual_seed(0)
@@ -62,11 +62,11 @@ def describe(cfg: DictConfig, batch: int = 2) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m ganaudit.describe <hydra overrides>``: print the JSON; exit 2 on a ConfigError."""
+    """``ganaudit describe <hydra overrides>``: print the JSON; exit 2 on a ConfigError."""
     argv = sys.argv[1:] if argv is None else argv
     try:
         print(json.dumps(describe(compose(argv)), indent=2, sort_keys=True, default=str))
     except ConfigError as exc:
-        print(f"ganaudit.cli.describe: {exc}", file=sys.stderr)
-        return 2
+        report(str(exc))
+        return EXIT_USAGE
     return 0

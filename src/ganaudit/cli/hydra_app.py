@@ -1,4 +1,5 @@
-"""``@hydra_app("config")``: ``hydra.main`` whose config path is chosen when the command runs.
+"""``@hydra_app("config")``: ``hydra.main`` whose config path is chosen when the command runs, and
+:func:`hydra_cli`, which runs such an app under the one error policy.
 
 The configs ship inside the package (``ganaudit/conf``, searched as ``pkg://ganaudit.conf``), so a
 plain ``pip install .`` composes from any directory. Nothing is resolved at import time:
@@ -14,21 +15,24 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Callable
+import sys
+from typing import Any, Callable
+
+from ganaudit.training.config import compose
+from ganaudit.utils.conf import CONF_ENV, conf_dir
+from ganaudit.utils.errors import ConfigError
+from ganaudit.utils.exits import EXIT_USAGE, report
 
 PACKAGE_CONF = "pkg://ganaudit.conf"
-CONF_ENV = "GANAUDIT_CONF"
 
-__all__ = ["PACKAGE_CONF", "CONF_ENV", "config_path", "hydra_app"]
+__all__ = ["PACKAGE_CONF", "CONF_ENV", "config_path", "hydra_app", "hydra_cli"]
 
 
 def config_path() -> str:
     """``$GANAUDIT_CONF`` as an absolute directory (checked), else ``pkg://ganaudit.conf``."""
     if not os.environ.get(CONF_ENV):
         return PACKAGE_CONF
-    from ganaudit.training.config import conf_dir  # ConfigError when the directory holds no config.yaml
-
-    return str(conf_dir().resolve())
+    return str(conf_dir().resolve())  # ConfigError when the directory holds no config.yaml
 
 
 def hydra_app(config_name: str) -> Callable[[Callable], Callable[[], None]]:
@@ -43,19 +47,29 @@ def hydra_app(config_name: str) -> Callable[[Callable], Callable[[], None]]:
         def entry(cfg=None) -> None:
             if cfg is not None:  # as hydra.main: a composed config is passed straight to the task
                 return task(cfg)
-            from ganaudit.utils.errors import ConfigError
-
             try:
                 path = config_path()
             except ConfigError as exc:
-                from ganaudit.utils.exits import report
-
                 report(str(exc))
-                raise SystemExit(2) from None
-            import hydra
+                raise SystemExit(EXIT_USAGE) from None
+            import hydra  # deferred: hydra.main's import pulls Hydra's plugin discovery, only when an app runs
 
             hydra.main(config_path=path, config_name=config_name, version_base="1.3")(task)()
 
         return entry
 
     return wrap
+
+
+def hydra_cli(main: Callable[[], Any], config_name: str) -> None:
+    """Run a ``@hydra_app`` command; first compose its overrides with :func:`ganaudit.training.config.compose`
+    so that an unknown option value or a malformed override is one line and exit 2 (Hydra's own report
+    is several lines and exit 1). Skipped when Hydra flags (``--cfg``, ``-m``, ...) are given."""
+    args = sys.argv[1:]
+    if not any(a.startswith("-") for a in args):
+        try:
+            compose([a for a in args if not a.lstrip("+~").startswith("hydra")], config_name=config_name)
+        except ConfigError as exc:
+            report(str(exc))
+            sys.exit(EXIT_USAGE)
+    main()

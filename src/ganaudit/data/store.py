@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npformat
 
+from ganaudit.data.stages import prepare_hint
 from ganaudit.utils.errors import DataError
 from ganaudit.utils.io import atomic_save, atomic_write_bytes
 
@@ -113,8 +114,6 @@ def completed_meta(data_dir: Path, split: str, index: int, count: int, plan: str
 
 def not_prepared(name: str, data_dir: Path, why: str) -> DataError:
     """The DataError raised when a store is missing or incomplete."""
-    from ganaudit.training.checks import prepare_hint
-
     return DataError(f"dataset '{name}' is not prepared in {data_dir} ({why}); run {prepare_hint(name)}")
 
 
@@ -205,8 +204,6 @@ class SplitView:
             digest.update(block)
             pos += len(block)
         if digest.hexdigest() != want:
-            from ganaudit.training.checks import prepare_hint
-
             name = self.manifest.get("dataset", "?")
             raise DataError(f"shard {reader.path} has sha256 {digest.hexdigest()[:16]}..; {self.data_dir / MANIFEST} "
                             f"pins {want[:16]}..: the prepared data changed after preparation. See "
@@ -260,8 +257,6 @@ def read_manifest(data_dir: Path) -> tuple[dict, str]:
         manifest = json.loads(raw)
         manifest["splits"]["train"]["shards"]
     except (ValueError, KeyError, TypeError) as exc:
-        from ganaudit.training.checks import prepare_hint
-
         name = Path(data_dir).name
         raise DataError(f"manifest {path} is corrupt ({type(exc).__name__}: {exc}); expected the JSON written by "
                         f"preparation: re-prepare with {prepare_hint(name)}") from None

@@ -20,13 +20,16 @@ Any other content is a DataError naming the file and the accepted formats.
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
+from omegaconf import OmegaConf
 from torch import nn
 
+from ganaudit.axes.archs import ARCHS
 from ganaudit.utils.errors import ConfigError, DataError
 
 __all__ = ["load_generator", "generator_from_lightning", "generator_from_state_dict", "is_lightning_checkpoint"]
@@ -44,8 +47,6 @@ def is_lightning_checkpoint(obj: Any) -> bool:
 def _build(path: Path, arch: str, resolution: int, norm: str, width: float, z_dim: int, init: str,
            weights: Mapping[str, torch.Tensor]) -> nn.Module:
     """G of the given architecture with ``weights`` loaded strictly; the global RNG is left untouched."""
-    from ganaudit.axes.archs import ARCHS
-
     with torch.random.fork_rng(devices=[]):  # building initializes weights from the global RNG
         gen, _ = ARCHS.get(arch).build(int(resolution), str(norm), float(width), int(z_dim), str(init))
     try:
@@ -85,26 +86,35 @@ def generator_from_lightning(ckpt: dict, path: Path) -> tuple[nn.Module, dict]:
                  "config": config, "dataset": (config or {}).get("dataset", {}).get("name")}
 
 
+def _first_difference(given: Any, own: Any, key: str = "") -> str | None:
+    """The first key path (``loss.name``) where two plain configs differ, or None when they are equal."""
+    if isinstance(given, Mapping) and isinstance(own, Mapping):
+        for k in sorted(set(given) | set(own), key=str):
+            found = _first_difference(given.get(k, "<absent>"), own.get(k, "<absent>"), f"{key}.{k}" if key else str(k))
+            if found:
+                return found
+        return None
+    return None if given == own else f"{key} = {given!r} (checkpoint: {own!r})"
+
+
 def _check_same_run(info: dict, config: str | Path | Mapping, path: Path) -> None:
-    """ConfigError when ``config`` (given beside a run checkpoint) is not the configuration that trained it."""
-    from omegaconf import OmegaConf
-
-    from ganaudit.training.config import config_hash
-
-    own = info.get("config_hash")
-    given = config_hash(OmegaConf.create(_read_config(config)))
-    if own is not None and given != own:
-        raise ConfigError(f"option 'config' = '{config}' is configuration {given}, but checkpoint '{path}' was "
-                          f"trained under configuration {own} (seed {info.get('seed')}); expected that run's own "
-                          "config.yaml, or no config option (a run checkpoint carries its configuration)")
+    """ConfigError when ``config`` (given beside a run checkpoint) is not the configuration that trained it:
+    the resolved config must equal the one the checkpoint carries (``checkpoint["ganaudit"]["config"]``)."""
+    own = info.get("config")
+    if own is None:  # a checkpoint without its configuration: nothing to compare with
+        return
+    differs = _first_difference(_read_config(config), own)
+    if differs:
+        raise ConfigError(f"option 'config' = '{config}' differs at {differs}, but checkpoint '{path}' was "
+                          f"trained under configuration {info.get('config_hash')} (seed {info.get('seed')}); "
+                          "expected that run's own config.yaml, or no config option (a run checkpoint carries "
+                          "its configuration)")
 
 
 def _read_config(config: str | Path | Mapping) -> dict:
     """A run's resolved config as a plain dict, from a YAML file or a mapping."""
     if isinstance(config, Mapping):
         return dict(config)
-    from omegaconf import OmegaConf
-
     path = Path(config)
     if not path.is_file():
         raise ConfigError(f"option 'config' = '{path}': no such file; expected a run's config.yaml "
@@ -129,7 +139,29 @@ def generator_from_state_dict(state: Mapping[str, Any], config: str | Path | Map
 
 
 def _is_torchscript(path: Path) -> bool:
-    return zipfile.is_zipfile(path) and any("/code/" in n for n in zipfile.ZipFile(path).namelist())
+    """Whether ``path`` is a TorchScript archive (a zip holding compiled ``code/``)."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any("/code/" in n for n in archive.namelist())
+
+
+def load_generator_checkpoint(path: Path) -> nn.Module:
+    """A generator from a TorchScript file or a pickled ``nn.Module`` (trusted files only)."""
+    if _is_torchscript(path):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.load(str(path), map_location="cpu")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise DataError(f"checkpoint '{path}' cannot be read by torch.load: {exc}") from exc
+    if isinstance(obj, dict) and isinstance(obj.get("generator"), nn.Module):
+        obj = obj["generator"]
+    if not isinstance(obj, nn.Module):
+        raise DataError(f"checkpoint '{path}' holds a {type(obj).__name__}; expected a TorchScript generator, "
+                        "a pickled nn.Module, or a dict with a 'generator' nn.Module")
+    return obj
 
 
 def load_generator(path: str | Path, config: str | Path | Mapping | None = None) -> tuple[nn.Module, dict]:
@@ -138,15 +170,11 @@ def load_generator(path: str | Path, config: str | Path | Mapping | None = None)
     if not path.is_file():
         raise DataError(f"checkpoint '{path}': no such file; expected {FORMATS}")
     if _is_torchscript(path):
-        from ganaudit.metrics.evaluate import load_generator_checkpoint
-
         gen = load_generator_checkpoint(path)
         return gen.eval(), _unknown("torchscript", path, gen)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # not plain tensors/containers: a pickled module (trusted files only)
-        from ganaudit.metrics.evaluate import load_generator_checkpoint
-
         gen = load_generator_checkpoint(path)
         return gen.eval(), _unknown("pickle", path, gen)
     if is_lightning_checkpoint(obj):

@@ -1,10 +1,5 @@
-"""Evaluation entry points: ``evaluate_generator`` (training, CONTRACTS §3) and the reviewer CLI.
-
-    ganaudit evaluate samples=<.npz|.npy|png folder|checkpoint> [dataset=<name>] [protocol=<name>]
-        [config=<run>/config.yaml] [data_dir=data/prepared/<dataset>] [artifacts=artifacts]
-        [record=artifacts/evals/reviewer.jsonl] [device=cpu]      (= python -m ganaudit.evaluate ...)
-
-The options are the Hydra config ``conf/evaluate.yaml``. A run checkpoint
+"""Evaluation: ``evaluate_generator`` (training, CONTRACTS §3) and ``evaluate_samples`` (a reviewer's
+files; the command line ``ganaudit evaluate`` is ganaudit.cli.evaluate). A run checkpoint
 (``runs/<run>/checkpoints/last.ckpt`` or ``dstep-NNNNNNN.ckpt``) rebuilds its generator from the file
 alone and names its dataset; see ``ganaudit.metrics.checkpoints`` for every accepted generator file.
 
@@ -17,8 +12,6 @@ NaN samples are refused with a DataError.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -26,14 +19,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganaudit.metrics.features import EXTRACTORS, exact_float32
+import ganaudit.data
+from ganaudit.metrics.checkpoints import load_generator
+from ganaudit.metrics.features import EXTRACTORS
 from ganaudit.metrics.ms_ssim import diversity_indices, diversity_ms_ssim
 from ganaudit.metrics.progress import progress_iter
 from ganaudit.metrics.protocols import Protocol, protocol_for
 from ganaudit.metrics.provenance import append_record, make_record
 from ganaudit.metrics.refstats import RefStats, get_or_compute
+from ganaudit.metrics.samples import checked_generated, parse_range, sample_batches
 from ganaudit.metrics.streaming import FIDMetric, InceptionScoreMetric, KIDMetric
-from ganaudit.utils.errors import ConfigError, DataError, GanauditError
+from ganaudit.metrics.weights import exact_float32
+from ganaudit.utils.errors import ConfigError, DataError
+from ganaudit.utils.io import check_writable
 
 
 def eval_latents(proto: Protocol, n: int, z_dim: int) -> Iterator[torch.Tensor]:
@@ -133,15 +131,11 @@ def _score_stream(batches: tuple[Iterable[torch.Tensor], int], proto: Protocol, 
 
 def _evaluate(batches_fn, *, dataset: str, protocol: str, data_dir, artifacts_dir, record_path,
               context: dict | None, device: torch.device, nan_policy: str) -> dict:
-    from ganaudit.data import open_split
-
     proto = protocol_for(dataset, protocol)
     if record_path is not None:
-        from ganaudit.training.checks import check_writable
-
         check_writable(record_path, "record file", is_file=True)  # before any computing
     extractor = EXTRACTORS.get(proto.extractor)(Path(artifacts_dir) / "weights").to(device)
-    view = open_split(dataset, proto.real_split, data_dir)
+    view = ganaudit.data.open_split(dataset, proto.real_split, data_dir)
     ref = get_or_compute(proto, dataset, view, extractor, artifacts_dir, device)
     _, n_fake = proto.counts(dataset)
     resolution = int(view.read_batch(0, 1).shape[1])
@@ -179,27 +173,6 @@ def evaluate_generator(generator: nn.Module, *, dataset: str, protocol: str, dat
         generator.train(was_training)
 
 
-def load_generator_checkpoint(path: Path) -> nn.Module:
-    """A generator from a TorchScript file or a pickled ``nn.Module`` (trusted files only)."""
-    import warnings
-    import zipfile
-
-    if zipfile.is_zipfile(path) and any("/code/" in n for n in zipfile.ZipFile(path).namelist()):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return torch.jit.load(str(path), map_location="cpu")  # a TorchScript archive
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise DataError(f"checkpoint '{path}' cannot be read by torch.load: {exc}") from exc
-    if isinstance(obj, dict) and isinstance(obj.get("generator"), nn.Module):
-        obj = obj["generator"]
-    if not isinstance(obj, nn.Module):
-        raise DataError(f"checkpoint '{path}' holds a {type(obj).__name__}; expected a TorchScript generator, "
-                        "a pickled nn.Module, or a dict with a 'generator' nn.Module")
-    return obj
-
-
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".ts")
 
 
@@ -214,15 +187,11 @@ def evaluate_samples(samples: Path, *, dataset: str | None, protocol: str, data_
     ``samples_range`` ("0,1" | "-1,1" | "0,255"): the range the samples (or G's outputs) are in;
     without it, data that looks like [0, 1] or [-1, 1] images is refused (metrics.samples).
     """
-    from ganaudit.metrics.samples import checked_generated, parse_range, sample_batches
-
     value_range = parse_range(samples_range)
 
     samples = Path(samples)
     context = {"samples": str(samples), **(context or {})}
     if samples.suffix in CHECKPOINT_SUFFIXES:
-        from ganaudit.metrics.checkpoints import load_generator
-
         gen, info = load_generator(samples, config)
         dataset = _checkpoint_dataset(dataset, info, samples)
         context = {**{k: info[k] for k in ("seed", "config_hash", "step", "run_id") if info.get(k) is not None},
@@ -249,47 +218,3 @@ def _checkpoint_dataset(dataset: str | None, info: dict, path: Path) -> str | No
         raise ConfigError(f"option 'dataset' = '{dataset}' but checkpoint '{path}' was trained on '{own}'; "
                           f"expected dataset={own} or no dataset option")
     return dataset or own
-
-
-def compose_options(argv: list[str]):
-    """The ``evaluate`` config (``conf/evaluate.yaml``) composed by Hydra with ``argv`` overrides."""
-    from omegaconf import OmegaConf
-
-    from ganaudit.training.config import compose
-
-    # "samples_range=-1,1" is a range, not a Hydra sweep: pass it as a string
-    argv = [f"samples_range='{a.split('=', 1)[1]}'" if a.startswith("samples_range=") and "'" not in a
-            and '"' not in a else a for a in argv]
-    cfg = compose(argv, config_name="evaluate")
-    if OmegaConf.is_missing(cfg, "samples"):
-        raise ConfigError("missing option 'samples='; usage: ganaudit evaluate "
-                          "samples=<.npz|.npy|folder|checkpoint> [dataset=<name>] [protocol=<name>]")
-    return cfg
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m ganaudit.evaluate key=value ...``: print the record JSON; exit 2 on bad input."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] in (["-h"], ["--help"]):
-        from ganaudit.training.config import PACKAGE_CONF
-
-        print(__doc__ + "\nOptions (the packaged evaluate.yaml):\n" + (PACKAGE_CONF / "evaluate.yaml").read_text())
-        return 0
-    try:
-        opts = compose_options(argv)
-        from ganaudit.utils.determinism import enforce
-
-        enforce(str(opts.determinism))  # the kernels training used: the same FID bits as training recorded
-        dataset = opts.dataset.name if opts.get("dataset") else None
-        record = evaluate_samples(
-            Path(str(opts.samples)), dataset=dataset, protocol=str(opts.protocol), data_dir=opts.data_dir,
-            data_root=str(opts.paths.data), artifacts_dir=Path(str(opts.artifacts)),
-            record_path=Path(str(opts.record)), device=str(opts.device), config=opts.config,
-            samples_range=opts.get("samples_range"))
-    except GanauditError as exc:
-        from ganaudit.utils.exits import exit_code, report
-
-        report(str(exc))
-        return exit_code(exc)  # 2 for a usage error, 1 for bad samples/data/weights/output
-    print(json.dumps(record, indent=2, sort_keys=True))
-    return 0

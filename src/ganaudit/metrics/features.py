@@ -1,109 +1,36 @@
-"""Feature extractors (a registry, one per protocol family) and pinned-weights checks.
+"""Feature extractors: a registry, one entry per protocol family.
 
 An extractor is an ``nn.Module`` taking float images [B, 3, H, W] in [0, 255] (fakes unquantized)
 and returning ``(features [B, d] float32, logits [B, K] float32)``; it carries ``name``,
 ``weights_sha256`` (full hex digest of the loaded file, or a label for test extractors),
 ``num_features`` and ``num_logits``, and (for protocols with ``is_logits="without_bias"``)
-``logits_bias`` [K], the last layer's bias. Factories take the weights directory.
+``logits_bias`` [K], the last layer's bias. Factories take the weights directory. Pinned-weights
+checks are ``ganaudit.metrics.weights``.
 """
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-import torch
 from torch import nn
 
-from ganaudit.utils.errors import WeightsError
-from ganaudit.utils.hashing import sha256_file
+from ganaudit.metrics import digits_cnn, inception
+from ganaudit.metrics.weights import exact_float32
 from ganaudit.utils.registry import Registry
+
+__all__ = ["EXTRACTORS", "exact_float32"]
 
 EXTRACTORS: Registry[Callable[[Path], nn.Module]] = Registry("extractor")
 
 
-@dataclass(frozen=True)
-class WeightsSpec:
-    """A pinned weights file: where it lives under the weights dir and how to get it."""
-
-    name: str
-    filename: str
-    sha256: str | None  # full digest, when known
-    sha256_prefix: str | None  # at least this prefix must match
-    how_to_get: str  # the DVC stage / command (and URL) that produces the file
-
-
-@contextlib.contextmanager
-def exact_float32() -> Iterator[None]:
-    """Full float32 convolutions and matmuls on CUDA (no TF32), so GPU features match CPU ones to
-    float32 round-off; cuDNN autotuning off. No effect on CPU."""
-    matmul = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = False
-    try:
-        with torch.backends.cudnn.flags(enabled=True, benchmark=False, allow_tf32=False):
-            yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = matmul
-
-
-def verify_weights(path: Path, spec: WeightsSpec, expected: str | None = None) -> str:
-    """The file's sha256 after checking it against the pins; WeightsError if missing or different.
-
-    ``expected`` (e.g. a stage-written sidecar) is checked in addition to the spec's pins.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(
-            f"{spec.name} weights not found at '{path}'; expected the file {spec.filename}. "
-            f"Get it with: {spec.how_to_get}"
-        )
-    digest = sha256_file(path)
-    pins = [(spec.sha256, "pinned sha256"), (expected, "sha256 recorded beside the file")]
-    for pin, what in pins:
-        if pin is not None and digest != pin:
-            raise WeightsError(
-                f"{spec.name} weights '{path}' have sha256 {digest}; expected the {what} {pin}. "
-                f"The file is corrupt or not the pinned one; re-create it with: {spec.how_to_get}"
-            )
-    if spec.sha256_prefix is not None and not digest.startswith(spec.sha256_prefix):
-        raise WeightsError(
-            f"{spec.name} weights '{path}' have sha256 {digest}; expected one starting with "
-            f"{spec.sha256_prefix} (the published file). Re-fetch it with: {spec.how_to_get}"
-        )
-    return digest
-
-
-def load_state(path: Path) -> dict[str, torch.Tensor]:
-    """A state_dict from ``path`` (tensors only; no code is unpickled)."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a corrupt file that still matches no pin never reaches here
-        raise WeightsError(f"cannot read weights file '{path}': {exc}") from exc
-
-
-def load_into(module: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
-    """``module.load_state_dict(state, strict=True)`` with a WeightsError naming the file on mismatch."""
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise WeightsError(f"weights file '{path}' does not fit {type(module).__name__}: {exc}") from exc
-
-
-# Registered here as thin lazy loaders, so importing the registry never imports the networks and
-# ``python -m ganaudit.metrics.digits_cnn`` does not execute its module twice.
 @EXTRACTORS.register("inception_2015_12_05")
 def _inception(weights_dir: Path) -> nn.Module:
     """The 2015-12-05 FID Inception (pool3 2048-d, logits 1008) with TF-GAN preprocessing."""
-    from ganaudit.metrics.inception import load_inception
-
-    return load_inception(weights_dir)
+    return inception.load_inception(weights_dir)
 
 
 @EXTRACTORS.register("digits_cnn")
 def _digits_cnn(weights_dir: Path) -> nn.Module:
     """The digits demo classifier (features 64-d, logits 10)."""
-    from ganaudit.metrics.digits_cnn import load_digits_cnn
-
-    return load_digits_cnn(weights_dir)
+    return digits_cnn.load_digits_cnn(weights_dir)

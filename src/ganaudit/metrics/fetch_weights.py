@@ -12,18 +12,19 @@ The file is downloaded to a temporary name, its sha256 checked against the pin
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import sys
+import shutil
 import urllib.request
 from pathlib import Path
 
-from ganaudit.metrics import pins
-from ganaudit.metrics.features import verify_weights
-from ganaudit.utils.errors import GanauditError, WeightsError
+from ganaudit.metrics import digits_cnn, pins
+from ganaudit.metrics.features import EXTRACTORS
+from ganaudit.metrics.inception import INCEPTION_WEIGHTS
+from ganaudit.metrics.protocols import protocol_for
+from ganaudit.metrics.weights import verify_weights
+from ganaudit.utils.errors import WeightsError
+from ganaudit.utils.hashing import sha256_file
 from ganaudit.utils.io import atomic_path, atomic_write_json, atomic_write_text
-from ganaudit.utils.log import setup_cli_logging
 
 log = logging.getLogger(__name__)
 SOURCES = {"inception": (pins.INCEPTION_URL, pins.INCEPTION_FILENAME)}
@@ -31,8 +32,6 @@ SOURCES = {"inception": (pins.INCEPTION_URL, pins.INCEPTION_FILENAME)}
 
 def fetch(name: str, out_dir: Path) -> Path:
     """Download weights ``name`` into ``out_dir`` and verify them; returns the final path."""
-    from ganaudit.metrics.inception import INCEPTION_WEIGHTS
-
     url, filename = SOURCES[name]
     final = out_dir / filename
     with atomic_path(final) as tmp:  # removed again if the download or the check fails
@@ -48,9 +47,6 @@ def fetch(name: str, out_dir: Path) -> Path:
 
 def ensure(dataset: str, out_dir: Path, data_dir: Path) -> dict:
     """Make the default protocol's extractor weights for ``dataset`` ready; write and return the record."""
-    from ganaudit.metrics.features import EXTRACTORS
-    from ganaudit.metrics.protocols import protocol_for
-
     proto = protocol_for(dataset, "auto")
     extra: dict = {}
     if proto.extractor == "digits_cnn":
@@ -71,13 +67,8 @@ def _train_digits_or_reference(out_dir: Path, data_dir: Path) -> dict:
     pinned reference file shipped in the package (``ganaudit/resources/digits_cnn.pt``) replaces a
     retrained file whose sha256 differs, and the record says so (``retrained_sha256``).
     """
-    import shutil
-
-    from ganaudit.metrics import digits_cnn
-    from ganaudit.utils.hashing import sha256_file
-
     target = out_dir / digits_cnn.DIGITS_WEIGHTS.filename
-    digits_cnn.main(["train", "--out", str(target), "--data-dir", str(data_dir)])
+    digits_cnn.train_and_save(target, data_dir)
     retrained = sha256_file(target)
     if pins.DIGITS_CNN_SHA256 is None or retrained == pins.DIGITS_CNN_SHA256:
         return {"source": "retrained here, equal to the pin"}
@@ -90,30 +81,7 @@ def _train_digits_or_reference(out_dir: Path, data_dir: Path) -> dict:
     return {"source": "pinned reference (retrained bits differed)", "retrained_sha256": retrained}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ganaudit.metrics.fetch_weights")
-    parser.add_argument("command", choices=["fetch", "ensure"])
-    parser.add_argument("name", help="fetch: " + ", ".join(sorted(SOURCES)) + "; ensure: a dataset name")
-    parser.add_argument("--out", type=Path, default=Path("artifacts/weights"))
-    parser.add_argument("--data-dir", type=Path, default=None, help="ensure: default data/prepared/<dataset>")
-    args = parser.parse_args(argv)
-    setup_cli_logging()
-    try:
-        if args.command == "ensure":
-            print(json.dumps(ensure(args.name, args.out, args.data_dir or Path("data/prepared") / args.name)))
-            return 0
-        if args.name not in SOURCES:
-            raise WeightsError(f"unknown weights '{args.name}'; expected one of {sorted(SOURCES)}")
-        print(fetch(args.name, args.out))
-    except GanauditError as exc:
-        from ganaudit.utils.exits import exit_code, report
+if __name__ == "__main__":  # the command line is ganaudit.cli ('weights'); this path stays for dvc.yaml and docs
+    from ganaudit.cli.main import run_module
 
-        report(str(exc))
-        return exit_code(exc)
-    return 0
-
-
-if __name__ == "__main__":
-    from ganaudit.utils.exits import run_cli
-
-    sys.exit(run_cli(main))  # anticipated errors: one line, exit 1 (2 for options)
+    run_module('weights')

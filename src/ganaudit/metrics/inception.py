@@ -13,9 +13,15 @@ average. BatchNorm eps is 1e-3; convolutions have no bias.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ganaudit.metrics import pins
+from ganaudit.metrics.tf_resize import tfgan_preprocess
+from ganaudit.metrics.weights import WeightsSpec, exact_float32, load_into, load_state, verify_weights
 
 POOL3_DIM, N_LOGITS, INPUT_SIZE = 2048, 1008, 299
 
@@ -168,12 +174,6 @@ class FIDInception(nn.Module):
 
 
 # --- the extractor: TF-GAN preprocessing + network, with pinned weights -------------------------
-from pathlib import Path  # noqa: E402
-
-from ganaudit.metrics import pins  # noqa: E402
-from ganaudit.metrics.features import WeightsSpec, exact_float32, load_into, load_state, verify_weights  # noqa: E402
-from ganaudit.metrics.tf_resize import tfgan_preprocess  # noqa: E402
-
 INCEPTION_WEIGHTS = WeightsSpec(
     name="inception_2015_12_05",
     filename=pins.INCEPTION_FILENAME,

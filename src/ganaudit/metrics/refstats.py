@@ -12,10 +12,8 @@ silently used. DVC stage: ``refstats@<dataset>`` = ``python -m ganaudit.metrics.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +22,9 @@ import torch
 
 from ganaudit.metrics.fid import stats_from_sums
 from ganaudit.metrics.progress import progress_iter
-from ganaudit.metrics.protocols import Protocol, protocol_for
-from ganaudit.utils.determinism import add_mode_flag
+from ganaudit.metrics.protocols import Protocol
 from ganaudit.utils.errors import DataError
 from ganaudit.utils.io import atomic_save
-from ganaudit.utils.log import setup_cli_logging
 
 FORMAT_VERSION = 2  # 2: the kernels are part of the key
 
@@ -129,34 +125,7 @@ def get_or_compute(proto: Protocol, dataset: str, view, extractor, artifacts_dir
     return stats
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ganaudit.metrics.refstats",
-                                     description="Compute (or find) the cached reference statistics of a dataset.")
-    parser.add_argument("dataset")
-    parser.add_argument("--protocol", default="auto")
-    parser.add_argument("--data-dir", type=Path, default=None, help="default: data/prepared/<dataset>")
-    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"))
-    add_mode_flag(parser, "the statistics")
-    args = parser.parse_args(argv)
-    setup_cli_logging()
-    from ganaudit.data import open_split
-    from ganaudit.metrics.features import EXTRACTORS
-    from ganaudit.utils.determinism import enforce
+if __name__ == "__main__":  # the command line is ganaudit.cli ('refstats'); this path stays for dvc.yaml and docs
+    from ganaudit.cli.main import run_module
 
-    enforce(args.determinism)  # the runs' kernels: statistics keyed portable-cpu (or fast-cpu)
-
-    proto = protocol_for(args.dataset, args.protocol)
-    view = open_split(args.dataset, proto.real_split, args.data_dir or Path("data/prepared") / args.dataset)
-    extractor = EXTRACTORS.get(proto.extractor)(args.artifacts / "weights")
-    stats = get_or_compute(proto, args.dataset, view, extractor, args.artifacts)
-    print(json.dumps({"path": str(cache_path(args.artifacts, stats.meta)), **stats.meta}))
-    return 0
-
-
-if __name__ == "__main__":
-    from ganaudit.utils.determinism import reexec_cli
-    from ganaudit.utils.exits import run_cli
-
-    reexec_cli()  # --determinism portable (default): restart with the pinned kernels' environment
-
-    sys.exit(run_cli(main))  # anticipated errors: one line, exit 1 (2 for options)
+    run_module('refstats')

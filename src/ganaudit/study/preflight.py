@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ganaudit.training.checks import check_writable, params_datasets
+from ganaudit.data.stages import params_datasets
 from ganaudit.utils.errors import DataError, GanauditError, WeightsError
+from ganaudit.utils.io import check_writable
 
 __all__ = ["study_datasets", "preflight_study"]
 
@@ -68,7 +69,7 @@ def _check_dataset(name: str, need: dict) -> None:
     fields = key_fields(proto, name, real.manifest_digest, extractor.weights_sha256, n_cfg or len(real),
                         need.get("kernels", "portable-cpu"))
     if not cache_path(need["artifacts"], fields).is_file():
-        cmd = f"python -m ganaudit.metrics.refstats {name} --data-dir {need['data_dir']} --artifacts {need['artifacts']}"
+        cmd = f"ganaudit refstats {name} --data-dir {need['data_dir']} --artifacts {need['artifacts']}"
         log.warning("reference statistics of %s under protocol %s are not cached; the first evaluation "
                     "computes them (ahead of time: %s)", name, proto.name, _stage("refstats", name, cmd))
 

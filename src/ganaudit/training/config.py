@@ -14,15 +14,14 @@ D steps (one D Adam update each; spec §5.1).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any, Iterable
 
 from omegaconf import DictConfig, OmegaConf
 
+from ganaudit.utils.conf import conf_dir
 from ganaudit.utils.errors import ConfigError
 
 __all__ = [
@@ -71,21 +70,6 @@ UNHASHED_KEYS: tuple[str, ...] = (
     "logger",
     "callbacks",
 )
-
-
-PACKAGE_CONF = Path(importlib.util.find_spec("ganaudit.conf").submodule_search_locations[0])  # conf/, shipped
-
-
-def conf_dir() -> Path:
-    """The directory holding ``config.yaml``: ``$GANAUDIT_CONF`` or the package's ``ganaudit/conf``."""
-    env = os.environ.get("GANAUDIT_CONF")
-    path = Path(env) if env else PACKAGE_CONF
-    if not (path / "config.yaml").is_file():
-        raise ConfigError(
-            f"no config.yaml in conf directory '{path}'; expected GANAUDIT_CONF unset (the packaged "
-            "configs) or naming a directory that holds config.yaml"
-        )
-    return path
 
 
 def _group_options(group: str) -> list[str]:

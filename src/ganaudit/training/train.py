@@ -25,10 +25,9 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ganaudit.cli.hydra_app import hydra_app
 from ganaudit.metrics.grids import step_grid_writer
 from ganaudit.metrics.provenance import summarize
-from ganaudit.training.checks import preflight_train, run_exit_code
+from ganaudit.training.checks import preflight_train
 from ganaudit.training.config import config_hash, register_resolvers, run_dir, to_plain, validate
 from ganaudit.training.lit.callbacks import read_eval_index
 from ganaudit.training.lit.factory import build_callbacks, build_loggers
@@ -37,7 +36,6 @@ from ganaudit.training.lit.resume import resume_checkpoint
 from ganaudit.training.precision import lightning_precision, training_precision
 from ganaudit.utils import determinism
 from ganaudit.utils.errors import ConfigError
-from ganaudit.utils.exits import cli_main
 from ganaudit.utils.io import atomic_write_json
 from ganaudit.utils.repo import code_version
 
@@ -213,12 +211,3 @@ def _read_result(rdir: Path) -> dict | None:
 
 
 register_resolvers()  # hydra.run.dir = ${ganaudit.run_dir:} (conf/config.yaml)
-
-
-@hydra_app("config")
-@cli_main
-def main(cfg: DictConfig) -> int:
-    """``python -m ganaudit.train <overrides>``: train, print the result JSON; exit 1 if the run failed."""
-    result = train(cfg)
-    print(json.dumps(result, indent=2, sort_keys=True, default=str))
-    return run_exit_code(result)

@@ -28,11 +28,12 @@ import sys
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ganaudit.utils.conf import conf_dir
 from ganaudit.utils.errors import ConfigError
 
 __all__ = ["MODES", "DEFAULT_MODE", "MODE_ENV", "PORTABLE_ENV", "mode_env", "mode_from_argv",
-           "reexec_for_mode", "reexec_cli", "reexec_into", "mode_from_flag", "missing_settings", "apply", "enforce", "kernels_id", "kernels_in_force", "add_mode_flag",
-           "settings", "cpu_summary"]
+           "reexec_for_mode", "reexec_cli", "reexec_into", "mode_from_flag", "missing_settings", "apply", "enforce",
+           "kernels_id", "kernels_in_force", "add_mode_flag", "settings", "cpu_summary"]
 
 MODES = ("portable", "fast")
 DEFAULT_MODE = "portable"
@@ -83,9 +84,7 @@ def mode_from_argv(argv: Sequence[str], config_name: str = "config") -> str:
         if sep and key == "determinism":
             mode = value.strip("'\"")
     if mode is None:
-        import yaml
-
-        from ganaudit.training.config import conf_dir
+        import yaml  # deferred: only when the command line names no mode
 
         data = yaml.safe_load((conf_dir() / f"{config_name}.yaml").read_text()) or {}
         mode = str(data.get("determinism", DEFAULT_MODE))
@@ -293,34 +292,3 @@ def _cuda_summary(torch) -> dict | None:
             "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
             "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
             "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m ganaudit.determinism {env,exec,show}``: see the module docstring."""
-    import argparse
-    import json
-
-    p = argparse.ArgumentParser(prog="python -m ganaudit.determinism", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
-    env = sub.add_parser("env", help="print KEY=VALUE lines of the mode's pinned environment")
-    env.add_argument("mode", nargs="?", default=DEFAULT_MODE, choices=MODES)
-    ex = sub.add_parser("exec", help="run a command in the mode's environment: exec [--mode M] -- CMD ...")
-    ex.add_argument("--mode", default=DEFAULT_MODE, choices=MODES)
-    ex.add_argument("command", nargs=argparse.REMAINDER)
-    sub.add_parser("show", help="print the settings in force in a process started like this one (JSON)")
-    args = p.parse_args(argv)
-    try:
-        if args.cmd == "env":
-            print("\n".join(f"{k}={v}" for k, v in sorted(mode_env(args.mode, {}).items())))
-        elif args.cmd == "exec":
-            exec_command(args.mode, args.command[1:] if args.command[:1] == ["--"] else args.command)
-        else:
-            print(json.dumps(settings(), indent=1, sort_keys=True))
-    except (ConfigError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ConfigError) else 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

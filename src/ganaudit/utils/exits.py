@@ -34,7 +34,8 @@ def exit_code(exc: BaseException) -> int:
 def report(message: str, prefix: str = "error: ") -> None:
     """Print ``<prefix><message>`` as one line on stderr (newlines in the message are joined): the one
     place where the command-line layer writes its messages (library code logs)."""
-    print(prefix + " ".join(str(message).split("\n")), file=sys.stderr, flush=True)
+    sys.stderr.write(prefix + " ".join(str(message).split("\n")) + "\n")
+    sys.stderr.flush()
 
 
 def run_cli(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
@@ -62,19 +63,3 @@ def cli_main(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(code)
 
     return wrapper
-
-
-def hydra_cli(main: Callable[[], Any], config_name: str) -> None:
-    """Run a ``@hydra.main`` command; first compose its overrides with ``ganaudit.training.config.compose`` so that
-    an unknown option value or a malformed override is one line and exit 2 (Hydra's own report is
-    several lines and exit 1). Skipped when Hydra flags (``--cfg``, ``-m``, ...) are given."""
-    args = sys.argv[1:]
-    if not any(a.startswith("-") for a in args):
-        from ganaudit.training.config import compose
-
-        try:
-            compose([a for a in args if not a.lstrip("+~").startswith("hydra")], config_name=config_name)
-        except ConfigError as exc:
-            report(str(exc))
-            sys.exit(EXIT_USAGE)
-    main()

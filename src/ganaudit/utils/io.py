@@ -10,6 +10,7 @@ the temporary file is removed and the previous file (if any) is left untouched.
     atomic_save(path, lambda fh: torch.save(state, fh))       # any writer taking a binary file
     with atomic_path(path) as tmp:                              # a writer that needs a path
         urllib.request.urlretrieve(url, tmp)
+    check_writable(run_dir, "run directory")                    # OutputError before any computing
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
-__all__ = ["atomic_path", "atomic_save", "atomic_write_bytes", "atomic_write_text", "atomic_write_json"]
+from ganaudit.utils.errors import OutputError
+
+__all__ = ["atomic_path", "atomic_save", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
+           "check_writable"]
 
 
 def _fsync_file(path: Path) -> None:
@@ -74,3 +78,23 @@ def atomic_write_json(path: Path | str, obj: Any, *, indent: int | None = 2, sor
     """
     text = json.dumps(obj, indent=indent, sort_keys=sort_keys, default=default, allow_nan=allow_nan)
     atomic_write_text(path, text + "\n")
+
+
+def check_writable(path: str | Path, what: str, *, is_file: bool = False) -> None:
+    """OutputError unless ``path`` (a directory, or a file when ``is_file``) can be created or written.
+
+    Nothing is created: the nearest existing ancestor must be a writable directory (or ``path``
+    itself an existing writable file / directory)."""
+    path = Path(path).absolute()
+    if path.exists():
+        ok = os.access(path, os.W_OK) and (path.is_file() if is_file else path.is_dir())
+        probe = path
+    else:
+        probe = path.parent
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        ok = probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
+    if not ok:
+        raise OutputError(f"{what} '{path}' cannot be written ('{probe}' is not a writable "
+                          f"{'file' if probe == path and is_file else 'directory'}); expected a writable "
+                          "location: fix its permissions or choose another path")
