@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from ganaudit.cli.describe import describe, main
+from ganaudit.cli.describe import main
 from ganaudit.training.config import compose
+from ganaudit.training.describe import describe
 
 
 def _conv(cin, cout, k):  # weight + bias

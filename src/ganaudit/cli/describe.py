@@ -18,54 +18,22 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
-import torch
-from omegaconf import DictConfig
-
-from ganaudit.axes.archs import ARCHS, sample_z
-from ganaudit.training.config import compose, config_hash, to_plain, validate
+from ganaudit.training.config import compose
 from ganaudit.utils.errors import ConfigError
 from ganaudit.utils.exits import EXIT_USAGE, report
 
-__all__ = ["describe", "count_trainable", "main"]
-
-
-def count_trainable(module: torch.nn.Module) -> int:
-    """Number of trainable scalars (``requires_grad`` parameters) of ``module``."""
-    return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
-
-
-def describe(cfg: DictConfig, batch: int = 2) -> dict[str, Any]:
-    """The JSON-able description of ``cfg`` (see module docstring); validates first (ConfigError)."""
-    validate(cfg)
-    a = cfg.arch
-    gen = torch.Generator().manual_seed(0)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        G, D = ARCHS.get(a.name).build(int(a.resolution), cfg.norm.name, float(a.width), int(a.z_dim),
-                                       str(a.get("init", "v2")))
-    G.eval(), D.eval()
-    with torch.no_grad():
-        images = G(sample_z(batch, int(a.z_dim), generator=gen))  # [B, 3, R, R] in [0, 1]
-        logits = D(images)  # [B]
-    return {
-        "config": to_plain(cfg),
-        "config_hash": config_hash(cfg),
-        "generator_parameters": count_trainable(G),
-        "discriminator_parameters": count_trainable(D),
-        "generator_output_shape": list(images.shape),
-        "discriminator_output_shape": list(logits.shape),
-        "generator_output_range": [float(images.min()), float(images.max())],
-        "batch": batch,
-    }
+__all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
     """``ganaudit describe <hydra overrides>``: print the JSON; exit 2 on a ConfigError."""
     argv = sys.argv[1:] if argv is None else argv
     try:
-        print(json.dumps(describe(compose(argv)), indent=2, sort_keys=True, default=str))
+        cfg = compose(argv)
+        from ganaudit.training.describe import describe  # deferred: a bad argument is refused before torch is imported
+
+        print(json.dumps(describe(cfg), indent=2, sort_keys=True, default=str))
     except ConfigError as exc:
         report(str(exc))
         return EXIT_USAGE

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganaudit.metrics.evaluate import evaluate_samples
 from ganaudit.training.config import compose
 from ganaudit.utils.conf import PACKAGE_CONF
 from ganaudit.utils.determinism import enforce
@@ -42,6 +41,10 @@ def compose_options(argv: list[str]) -> DictConfig:
 def _evaluate(argv: list[str]) -> int:
     opts = compose_options(argv)
     enforce(str(opts.determinism))  # the kernels training used: the same FID bits as training recorded
+    from ganaudit.metrics.evaluate import (
+        evaluate_samples,  # deferred: a bad argument is refused before torch is imported
+    )
+
     record = evaluate_samples(
         Path(str(opts.samples)), dataset=opts.dataset.name if opts.get("dataset") else None,
         protocol=str(opts.protocol), data_dir=opts.data_dir, data_root=str(opts.paths.data),

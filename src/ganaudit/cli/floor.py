@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 from ganaudit.cli.args import ArgumentParser
-from ganaudit.metrics import floor
 from ganaudit.utils.determinism import add_mode_flag, enforce
 from ganaudit.utils.errors import GanauditError
 from ganaudit.utils.exits import exit_code, report
@@ -22,7 +21,7 @@ __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = ArgumentParser(prog="ganaudit floor", description=floor.__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog="ganaudit floor", description=__doc__.split("\n\n")[0])
     p.add_argument("dataset")
     p.add_argument("--protocol", default="auto")
     p.add_argument("--data-dir", default=None, help="prepared store (default data/prepared/<dataset>)")
@@ -31,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         enforce(args.determinism)  # the runs' kernels, and their reference statistics
-        rec = floor.real_floor(args.dataset, args.protocol, artifacts_dir=Path(args.artifacts),
+        from ganaudit.metrics.floor import real_floor  # deferred: a bad argument is refused before torch is imported
+
+        rec = real_floor(args.dataset, args.protocol, artifacts_dir=Path(args.artifacts),
                          data_dir=Path(args.data_dir or Path("data/prepared") / args.dataset))
     except GanauditError as exc:
         report(str(exc))

@@ -25,7 +25,7 @@ from ganaudit.utils.exits import EXIT_USAGE, report
 
 PACKAGE_CONF = "pkg://ganaudit.conf"
 
-__all__ = ["PACKAGE_CONF", "CONF_ENV", "config_path", "hydra_app", "hydra_cli"]
+__all__ = ["PACKAGE_CONF", "CONF_ENV", "config_path", "hydra_app", "hydra_cli", "refuse_bad_overrides"]
 
 
 def config_path() -> str:
@@ -61,15 +61,21 @@ def hydra_app(config_name: str) -> Callable[[Callable], Callable[[], None]]:
     return wrap
 
 
+def refuse_bad_overrides(args: list[str], config_name: str) -> None:
+    """Compose ``args`` (Hydra overrides) with :func:`ganaudit.training.config.compose`; an unknown option
+    value, a misspelt key or a malformed override is one ``error:`` line and exit 2 (Hydra's own report
+    is several lines and exit 1). Skipped when Hydra flags (``--cfg``, ``-m``, ...) are given: those are
+    Hydra's to parse."""
+    if any(a.startswith("-") for a in args):
+        return
+    try:
+        compose([a for a in args if not a.lstrip("+~").startswith("hydra")], config_name=config_name)
+    except ConfigError as exc:
+        report(str(exc))
+        sys.exit(EXIT_USAGE)
+
+
 def hydra_cli(main: Callable[[], Any], config_name: str) -> None:
-    """Run a ``@hydra_app`` command; first compose its overrides with :func:`ganaudit.training.config.compose`
-    so that an unknown option value or a malformed override is one line and exit 2 (Hydra's own report
-    is several lines and exit 1). Skipped when Hydra flags (``--cfg``, ``-m``, ...) are given."""
-    args = sys.argv[1:]
-    if not any(a.startswith("-") for a in args):
-        try:
-            compose([a for a in args if not a.lstrip("+~").startswith("hydra")], config_name=config_name)
-        except ConfigError as exc:
-            report(str(exc))
-            sys.exit(EXIT_USAGE)
+    """Run a ``@hydra_app`` command on ``sys.argv`` after :func:`refuse_bad_overrides`."""
+    refuse_bad_overrides(sys.argv[1:], config_name)
     main()

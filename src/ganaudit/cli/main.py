@@ -26,7 +26,7 @@ class Subcommand(NamedTuple):
     module: str
     hydra: bool  # a Hydra app: reads its overrides from sys.argv
     summary: str
-    python_m: str  # the module that `python -m` runs for it
+    python_m: str  # the module that `python -m` runs for it (ganaudit: `python -m ganaudit <name>`)
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {
@@ -53,7 +53,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "determinism": Subcommand("ganaudit.cli.determinism", False,
                               "env | exec | show: the environment of a determinism mode", "ganaudit.determinism"),
     "digits-cnn": Subcommand("ganaudit.cli.digits_cnn", False, "train | pin the digits demo classifier",
-                             "ganaudit.metrics.digits_cnn"),
+                             "ganaudit"),
 }
 AUDIT_VERDICT = Subcommand("ganaudit.cli.verdict", False, "verdict for one published row or claimed FID",
                            "ganaudit.audit.claim")
@@ -101,16 +101,21 @@ def dispatch(argv: list[str], *, restart: bool) -> int:
     label, sub, rest = _resolve(argv[0], argv[1:])
     if restart:
         _restart_in_mode(label, rest)
+    if sub.hydra:
+        return _run_hydra(label, sub, rest)
     # deferred: a command's module imports torch, which must come after the restart above
-    entry = importlib.import_module(sub.module).main
-    if not sub.hydra:
-        return int(entry(rest) or 0)
-    from ganaudit.cli.hydra_app import hydra_cli  # deferred: Hydra's import time, for Hydra commands only
+    return int(importlib.import_module(sub.module).main(rest) or 0)
+
+
+def _run_hydra(label: str, sub: Subcommand, rest: list[str]) -> int:
+    """A Hydra app with ``sys.argv`` = its overrides; a bad override is refused before torch is imported."""
+    from ganaudit.cli.hydra_app import refuse_bad_overrides  # deferred: Hydra's import time, Hydra commands only
 
     saved = sys.argv
     sys.argv = [f"ganaudit {label}", *rest]
     try:
-        hydra_cli(entry, REEXEC_CONFIG[label])  # one-line refusals of a bad override
+        refuse_bad_overrides(rest, REEXEC_CONFIG[label])
+        importlib.import_module(sub.module).main()
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

@@ -10,10 +10,6 @@ import json
 from pathlib import Path
 
 from ganaudit.cli.args import ArgumentParser
-from ganaudit.data import open_split
-from ganaudit.metrics.features import EXTRACTORS
-from ganaudit.metrics.protocols import protocol_for
-from ganaudit.metrics.refstats import cache_path, get_or_compute
 from ganaudit.utils.determinism import add_mode_flag, enforce
 from ganaudit.utils.exits import run_cli
 from ganaudit.utils.log import setup_cli_logging
@@ -32,6 +28,11 @@ def _refstats(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     setup_cli_logging()
     enforce(args.determinism)  # the runs' kernels: statistics keyed portable-cpu (or fast-cpu)
+    # deferred: a bad argument is refused before torch is imported
+    from ganaudit.data import open_split
+    from ganaudit.metrics.features import EXTRACTORS
+    from ganaudit.metrics.protocols import protocol_for
+    from ganaudit.metrics.refstats import cache_path, get_or_compute
 
     proto = protocol_for(args.dataset, args.protocol)
     view = open_split(args.dataset, proto.real_split, args.data_dir or Path("data/prepared") / args.dataset)

@@ -13,7 +13,6 @@ import argparse
 import json
 from pathlib import Path
 
-from ganaudit.audit import claim as claim_mod
 from ganaudit.cli.args import ArgumentParser
 from ganaudit.utils.errors import ConfigError, GanauditError
 from ganaudit.utils.exits import exit_code, report
@@ -22,7 +21,7 @@ __all__ = ["main", "parser"]
 
 
 def parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="ganaudit audit verdict", description=claim_mod.__doc__,
+    p = ArgumentParser(prog="ganaudit audit verdict", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
                    help="one per seed: checkpoint, generator file, sample file/folder, or run directory")
@@ -50,6 +49,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     opts = parser().parse_args(argv)
+    from ganaudit.audit import claim as claim_mod  # deferred: a bad argument is refused before torch is imported
+
     try:
         if opts.row:
             claim = claim_mod.published_claim(opts.row, Path(opts.baselines))

@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 from ganaudit.cli.args import ArgumentParser
-from ganaudit.metrics.fetch_weights import SOURCES, ensure, fetch
 from ganaudit.utils.errors import GanauditError, WeightsError
 from ganaudit.utils.exits import exit_code, report
 from ganaudit.utils.log import setup_cli_logging
@@ -24,11 +23,17 @@ __all__ = ["main"]
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="ganaudit weights", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["fetch", "ensure"])
-    parser.add_argument("name", help="fetch: " + ", ".join(sorted(SOURCES)) + "; ensure: a dataset name")
+    parser.add_argument("name", help="fetch: a weights name (inception); ensure: a dataset name")
     parser.add_argument("--out", type=Path, default=Path("artifacts/weights"))
     parser.add_argument("--data-dir", type=Path, default=None, help="ensure: default data/prepared/<dataset>")
     args = parser.parse_args(argv)
     setup_cli_logging()
+    from ganaudit.metrics.fetch_weights import (  # deferred: a bad argument is refused before torch is imported
+        SOURCES,
+        ensure,
+        fetch,
+    )
+
     try:
         if args.command == "ensure":
             print(json.dumps(ensure(args.name, args.out, args.data_dir or Path("data/prepared") / args.name)))

@@ -3,7 +3,7 @@
 Trained deterministically (seed, CPU, one thread, fixed batch order) on the digits TRAIN split by
 the DVC stage ``weights@digits`` (via ``fetch_weights ensure digits``), i.e.
 
-    python -m ganaudit.metrics.digits_cnn train --out artifacts/weights/digits_cnn.pt
+    ganaudit digits-cnn train --out artifacts/weights/digits_cnn.pt
 
 which writes the weights, ``<out>.sha256`` (the stage's pin) and ``<out>.json`` (test accuracy,
 seed, epochs, split digests). Its penultimate 64-d ReLU features serve FID/KID and its 10 logits IS
@@ -34,7 +34,7 @@ DIGITS_WEIGHTS = WeightsSpec(
     sha256=pins.DIGITS_CNN_SHA256,
     sha256_prefix=None,
     how_to_get="`dvc repro weights@digits` "
-    "(= python -m ganaudit.metrics.digits_cnn train --out artifacts/weights/digits_cnn.pt)",
+    "(= ganaudit digits-cnn train --out artifacts/weights/digits_cnn.pt)",
 )
 
 
@@ -188,8 +188,3 @@ def train_and_save(out: Path, data_dir: Path, seed: int = 0, epochs: int = 12) -
             "test_manifest": test_digest, "torch": torch.__version__,
             "train_seconds": round(time.perf_counter() - t0, 2)}
     return {**info, "sha256": save_weights(net, out, info)}
-
-if __name__ == "__main__":  # the command line is ganaudit.cli ('digits-cnn'); this path stays for dvc.yaml and docs
-    from ganaudit.cli.main import run_module
-
-    run_module('digits-cnn')

@@ -7,8 +7,8 @@ sha256 starting with the file name's ``6726825d`` is what torch-hub naming promi
 both names hold the same bytes. Not measured here (no network): if a genuine download is refused
 only by this full pin, the prefix still matched; report it and set this to ``None``.
 ``DIGITS_CNN_SHA256``: the sha256 of ``artifacts/weights/digits_cnn.pt`` as produced by
-``python -m ganaudit.metrics.digits_cnn train`` (stage ``weights@digits``) on the project's
-reference machine; update it with ``python -m ganaudit.metrics.digits_cnn pin`` after a deliberate
+``ganaudit digits-cnn train`` (stage ``weights@digits``) on the project's
+reference machine; update it with ``ganaudit digits-cnn pin`` after a deliberate
 retraining (and say why in the commit). ``None`` means "not pinned yet": the stage's own sidecar
 file is then the only check.
 """
