@@ -29,6 +29,9 @@ import pandas as pd
 
 from ganaudit.audit.stats import describe
 from ganaudit.audit.verdict import RULE, decide, load_published, matches
+from ganaudit.metrics.checkpoints import load_generator
+from ganaudit.metrics.evaluate import CHECKPOINT_SUFFIXES, evaluate_samples
+from ganaudit.utils.determinism import MODE_ENV, enforce
 from ganaudit.utils.errors import ConfigError, DataError
 
 __all__ = ["Claim", "published_claim", "seed_score", "check_claim", "render"]
@@ -112,10 +115,6 @@ def seed_score(path: Path, claim: Claim, opts: argparse.Namespace) -> dict:
     """``{"input", "seed", "config_hash", "status", "step", "score", "config"}`` of one input."""
     if path.is_dir() and (path / "result.json").is_file():
         return _run_dir_score(path)
-    from ganaudit.metrics.checkpoints import load_generator
-    from ganaudit.metrics.evaluate import CHECKPOINT_SUFFIXES, evaluate_samples
-    from ganaudit.utils.determinism import MODE_ENV, enforce
-
     enforce(os.environ.get(MODE_ENV) or "portable")  # the kernels the runs were trained with (ganaudit.cli.main)
     config = None
     if path.suffix in CHECKPOINT_SUFFIXES:

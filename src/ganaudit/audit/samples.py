@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
+import ganaudit.data
+from ganaudit.metrics.floor import real_floor
 from ganaudit.metrics.grids import step_grid_path, write_real_grid
+from ganaudit.metrics.protocols import protocol_for
 from ganaudit.utils.errors import GanauditError
 
 __all__ = ["best_runs", "grid_of", "floor_of", "floor_summary", "effects_text", "samples_section"]
@@ -48,9 +51,6 @@ def grid_of(record: dict, metric: str) -> Path | None:
 
 def floor_of(records: list[dict], data_root: Path, artifacts_dir: Path, max_images: int) -> dict:
     """{'dataset', 'protocol', 'fid', 'n'} of the study's (single) dataset/protocol, or {'reason'}."""
-    from ganaudit.metrics.floor import real_floor
-    from ganaudit.metrics.protocols import protocol_for
-
     pairs = {(str((r.get("config") or {}).get("dataset", {}).get("name")),
               str(((r.get("evals") or [{}])[0].get("provenance") or {}).get("protocol")))
              for r in records if r.get("evals")}
@@ -70,10 +70,8 @@ def floor_of(records: list[dict], data_root: Path, artifacts_dir: Path, max_imag
 
 
 def _real_grid(dataset: str, data_root: Path, out: Path) -> Path | None:
-    from ganaudit.data import open_split
-
     try:
-        view = open_split(dataset, "test", Path(data_root) / dataset)
+        view = ganaudit.data.open_split(dataset, "test", Path(data_root) / dataset)
     except GanauditError:
         return None
     return write_real_grid(view, out / "samples" / f"real_{_slug(dataset)}_test.png")

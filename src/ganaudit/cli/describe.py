@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         cfg = compose(argv)
-        from ganaudit.training.describe import describe  # deferred: a bad argument is refused before torch is imported
+        # deferred: a bad argument is refused before torch is imported
+        from ganaudit.training.describe import describe
 
         print(json.dumps(describe(cfg), indent=2, sort_keys=True, default=str))
     except ConfigError as exc:

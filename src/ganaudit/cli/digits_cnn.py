@@ -26,9 +26,8 @@ def _digits_cnn(argv: list[str] | None) -> int:
         digest = args.out.with_name(args.out.name + ".sha256").read_text().split()[0]
         print(f"set DIGITS_CNN_SHA256 = {digest!r} in src/ganaudit/metrics/pins.py")
         return 0
-    from ganaudit.metrics.digits_cnn import (
-        train_and_save,  # deferred: a bad argument is refused before torch is imported
-    )
+    # deferred: a bad argument is refused before torch is imported
+    from ganaudit.metrics.digits_cnn import train_and_save
 
     info = train_and_save(args.out, args.data_dir, seed=args.seed, epochs=args.epochs)
     print(json.dumps(info))

@@ -41,9 +41,8 @@ def compose_options(argv: list[str]) -> DictConfig:
 def _evaluate(argv: list[str]) -> int:
     opts = compose_options(argv)
     enforce(str(opts.determinism))  # the kernels training used: the same FID bits as training recorded
-    from ganaudit.metrics.evaluate import (
-        evaluate_samples,  # deferred: a bad argument is refused before torch is imported
-    )
+    # deferred: a bad argument is refused before torch is imported
+    from ganaudit.metrics.evaluate import evaluate_samples
 
     record = evaluate_samples(
         Path(str(opts.samples)), dataset=opts.dataset.name if opts.get("dataset") else None,

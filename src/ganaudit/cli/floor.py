@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         enforce(args.determinism)  # the runs' kernels, and their reference statistics
-        from ganaudit.metrics.floor import real_floor  # deferred: a bad argument is refused before torch is imported
+        # deferred: a bad argument is refused before torch is imported
+        from ganaudit.metrics.floor import real_floor
 
         rec = real_floor(args.dataset, args.protocol, artifacts_dir=Path(args.artifacts),
                          data_dir=Path(args.data_dir or Path("data/prepared") / args.dataset))

@@ -52,7 +52,8 @@ def hydra_app(config_name: str) -> Callable[[Callable], Callable[[], None]]:
             except ConfigError as exc:
                 report(str(exc))
                 raise SystemExit(EXIT_USAGE) from None
-            import hydra  # deferred: hydra.main's import pulls Hydra's plugin discovery, only when an app runs
+            # deferred: hydra.main's import pulls Hydra's plugin discovery, only when an app runs
+            import hydra
 
             hydra.main(config_path=path, config_name=config_name, version_base="1.3")(task)()
 

@@ -81,7 +81,8 @@ def _resolve(name: str, rest: list[str]) -> tuple[str, Subcommand, list[str]]:
 
 def _restart_in_mode(label: str, rest: list[str]) -> None:
     """Restart the process in the determinism mode its command line asks for (before torch is imported)."""
-    from ganaudit.utils import determinism  # deferred: imported only by the commands that restart
+    # deferred: imported only by the commands that restart
+    from ganaudit.utils import determinism
 
     if label in REEXEC_CONFIG:
         determinism.reexec_for_mode(REEXEC_CONFIG[label])
@@ -109,7 +110,8 @@ def dispatch(argv: list[str], *, restart: bool) -> int:
 
 def _run_hydra(label: str, sub: Subcommand, rest: list[str]) -> int:
     """A Hydra app with ``sys.argv`` = its overrides; a bad override is refused before torch is imported."""
-    from ganaudit.cli.hydra_app import refuse_bad_overrides  # deferred: Hydra's import time, Hydra commands only
+    # deferred: Hydra's import time, Hydra commands only
+    from ganaudit.cli.hydra_app import refuse_bad_overrides
 
     saved = sys.argv
     sys.argv = [f"ganaudit {label}", *rest]

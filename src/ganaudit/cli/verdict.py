@@ -49,7 +49,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     opts = parser().parse_args(argv)
-    from ganaudit.audit import claim as claim_mod  # deferred: a bad argument is refused before torch is imported
+    # deferred: a bad argument is refused before torch is imported
+    from ganaudit.audit import claim as claim_mod
 
     try:
         if opts.row:

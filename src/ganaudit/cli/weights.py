@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None, help="ensure: default data/prepared/<dataset>")
     args = parser.parse_args(argv)
     setup_cli_logging()
-    from ganaudit.metrics.fetch_weights import (  # deferred: a bad argument is refused before torch is imported
+    # deferred: a bad argument is refused before torch is imported
+    from ganaudit.metrics.fetch_weights import (
         SOURCES,
         ensure,
         fetch,

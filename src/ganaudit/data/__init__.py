@@ -16,6 +16,7 @@ __all__ = ["DATASETS", "DatasetInfo", "SplitView", "open_split", "GANDataModule"
 
 def __getattr__(name: str):
     if name == "GANDataModule":  # lazy: keeps `import ganaudit.data` free of Lightning's import time
+        # deferred: keeps `import ganaudit.data` free of Lightning's import time
         from ganaudit.data.datamodule import GANDataModule
 
         return GANDataModule

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
+from PIL import Image
 
 from ganaudit.data.imageops import box_downsample_chain, check_square_pow2, read_rgb_file
 from ganaudit.data.registry import DatasetInfo, register, seeded_test_indices
@@ -36,8 +37,6 @@ def list_images(raw_dir: Path) -> list[str]:
 
 def _pil_downsample(image: np.ndarray, target: int, method: str) -> np.ndarray:
     """uint8 [target, target, 3] by PIL's resize with ``method`` (``box`` or ``lanczos``)."""
-    from PIL import Image
-
     flag = {"box": Image.Resampling.BOX, "lanczos": Image.Resampling.LANCZOS}[method]
     return np.asarray(Image.fromarray(image).resize((target, target), flag), dtype=np.uint8)
 

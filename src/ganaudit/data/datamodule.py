@@ -10,6 +10,7 @@ workers only read pixels, so ``num_workers`` never changes the batches. ``state_
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,6 +19,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ganaudit.data.store import open_split
 from ganaudit.utils.errors import ConfigError
 
 
@@ -113,8 +115,6 @@ def _identity(batch: torch.Tensor) -> torch.Tensor:
 
 def _seed_worker(worker_id: int) -> None:
     """Seed numpy and python in a worker from torch's per-worker seed (base seed + worker id)."""
-    import random
-
     s = torch.initial_seed() % 2**32
     np.random.seed(s)
     random.seed(s)
@@ -160,8 +160,6 @@ class GANDataModule(pl.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if self._rows is None:
-            from ganaudit.data.store import open_split
-
             self._rows = open_split(self.dataset_name, self.split, self.data_dir)
 
     @property

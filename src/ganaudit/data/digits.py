@@ -24,6 +24,7 @@ N_DIGITS = 1797
 
 @functools.lru_cache(maxsize=1)
 def _sklearn_digits() -> np.ndarray:
+    # deferred: scikit-learn's import time, when the digits raw input is read
     from sklearn.datasets import load_digits
 
     return load_digits().images

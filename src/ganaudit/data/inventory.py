@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ganaudit.data.celeba_hq import list_images
+from ganaudit.data.cifar10 import MD5, TARBALL, download
+from ganaudit.data.lsun import LMDB_DIR
 from ganaudit.data.registry import DATASETS
 from ganaudit.data.store import atomic_write_bytes, dumps
 from ganaudit.utils.errors import DataError
@@ -55,24 +58,19 @@ def inventory(name: str, raw_dir: Path, cache_path: Path) -> dict:
     cache = DigestCache(cache_path)
     out: dict = {"dataset": name}
     if name == "digits":
+        # deferred: scikit-learn's import time, for the digits dataset only
         from sklearn.datasets import load_digits
 
         raw = np.ascontiguousarray(load_digits().images, dtype=np.float64)  # [1797, 8, 8]
         out.update(count=len(raw), sha256=hashlib.sha256(raw.tobytes()).hexdigest())
     elif name == "cifar10":
-        from ganaudit.data.cifar10 import MD5, TARBALL, download
-
         tar = download(raw_dir)  # downloads if absent; md5-checked either way
         out.update(file=TARBALL, md5=MD5, size=tar.stat().st_size, sha256=cache.digest(tar))
     elif name == "celeba_hq_128":
-        from ganaudit.data.celeba_hq import list_images
-
         source = info.open_source(raw_dir)  # checks the count
         files = [raw_dir / rel for rel in list_images(raw_dir)]
         out.update(_files_entry(raw_dir, files, cache), count=source.count)
     elif name == "lsun_bedroom":
-        from ganaudit.data.lsun import LMDB_DIR
-
         source = info.open_source(raw_dir)  # scans keys, checks the count
         mdb = raw_dir / LMDB_DIR / "data.mdb"
         out.update(count=source.count, file=f"{LMDB_DIR}/data.mdb", size=mdb.stat().st_size,

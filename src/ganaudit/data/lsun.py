@@ -31,6 +31,7 @@ RESOLUTION = 128
 
 
 def _open_env(path: Path):
+    # deferred: lmdb is needed (and installed) only for LSUN
     import lmdb
 
     if not (path / "data.mdb").is_file():

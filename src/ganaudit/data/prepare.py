@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
+import inspect
 import json
 import logging
 import multiprocessing as mp
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from rich.progress import Progress
 
 from ganaudit.data.manifest import build_manifest, first_difference, load_manifest, splits_dir_default
 from ganaudit.data.registry import DATASETS, Source
@@ -119,8 +121,6 @@ def _run_parallel(source: Source, data_dir: Path, resolution: int, todo: list[Jo
 def _run_all(source: Source, data_dir: Path, header: dict, jobs: list[Job], workers: int,
              progress: bool) -> dict[tuple[str, int], dict]:
     """Run the jobs not already complete; {(split, shard): meta} for all jobs."""
-    from rich.progress import Progress
-
     metas: dict[tuple[str, int], dict] = {}
     todo = []
     for job in jobs:
@@ -163,8 +163,6 @@ def build_store(source: Source, data_dir: Path, header: dict, *, workers: int = 
 
 def _check_options(name: str, open_source: Callable, options: dict[str, Any] | None) -> dict:
     """``options`` if ``open_source`` accepts every key, else ConfigError naming the bad one."""
-    import inspect
-
     allowed = [p for p in inspect.signature(open_source).parameters if p not in ("raw_dir", "n_total")]
     for key in options or {}:
         if key not in allowed:

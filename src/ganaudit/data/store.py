@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npformat
 
+from ganaudit.data.registry import DATASETS
 from ganaudit.data.stages import prepare_hint
 from ganaudit.utils.errors import DataError
 from ganaudit.utils.io import atomic_save, atomic_write_bytes
@@ -242,7 +243,8 @@ class SplitView:
 
     def __getitem__(self, i: int) -> "torch.Tensor":  # noqa: F821
         """uint8 Tensor [3, R, R] (CHW) of image ``i``."""
-        import torch  # lazy: preparation workers never import torch
+        # deferred: preparation workers read shards without torch
+        import torch
 
         if i < 0:
             i += len(self)
@@ -265,8 +267,6 @@ def read_manifest(data_dir: Path) -> tuple[dict, str]:
 
 def open_split(name: str, split: str, data_dir: str | Path) -> SplitView:
     """Open ``split`` ("train" or "test") of the prepared store of dataset ``name`` in ``data_dir``."""
-    from ganaudit.data.registry import DATASETS
-
     DATASETS.get(name)  # ConfigError for unknown names
     if split not in SPLITS:
         raise DataError(f"unknown split '{split}' for dataset '{name}'; expected one of {SPLITS}")

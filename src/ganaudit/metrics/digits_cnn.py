@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import ganaudit.data
+from ganaudit.data.store import read_meta
 from ganaudit.metrics import pins
 from ganaudit.metrics.weights import WeightsSpec, exact_float32, load_into, load_state, verify_weights
 from ganaudit.utils.errors import DataError, WeightsError
@@ -150,9 +152,8 @@ def digits_labels(view) -> np.ndarray:
     labels = getattr(view, "labels", None)
     if labels is not None:
         return np.asarray(labels, dtype=np.int64)
+    # deferred: scikit-learn's import time, when labels are recomputed
     from sklearn.datasets import load_digits
-
-    from ganaudit.data.store import read_meta
 
     targets, ids = load_digits().target, []
     for k in range(len(view.shard_counts)):
@@ -169,9 +170,7 @@ def digits_labels(view) -> np.ndarray:
 
 def labelled_split(split: str, data_dir: Path) -> tuple[np.ndarray, np.ndarray, str]:
     """(uint8 images [N, 32, 32, 3], labels [N], manifest digest) of the prepared digits ``split``."""
-    from ganaudit.data import open_split
-
-    view = open_split("digits", split, data_dir)
+    view = ganaudit.data.open_split("digits", split, data_dir)
     return view.read_batch(0, len(view)), digits_labels(view), view.manifest_digest
 
 

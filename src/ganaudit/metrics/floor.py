@@ -17,6 +17,10 @@ from typing import Iterator
 
 import torch
 
+import ganaudit.data
+from ganaudit.metrics.evaluate import _evaluate
+from ganaudit.metrics.protocols import protocol_for
+from ganaudit.metrics.refstats import images_to_tensor
 from ganaudit.utils.errors import DataError
 
 __all__ = ["floor_split", "real_floor"]
@@ -29,8 +33,6 @@ def floor_split(real_split: str) -> str:
 
 def _real_batches(view, n: int, batch: int) -> Iterator[torch.Tensor]:
     """float32 [b, 3, R, R] in [0, 255] (uint8 values) of the first ``n`` images of ``view``."""
-    from ganaudit.metrics.refstats import images_to_tensor
-
     for start in range(0, n, batch):
         yield images_to_tensor(view.read_batch(start, min(start + batch, n)))
 
@@ -39,13 +41,9 @@ def real_floor(dataset: str, protocol: str = "auto", *, data_dir, artifacts_dir,
                device: str = "cpu") -> dict:
     """The protocol's evaluation record (fid, is, kid, provenance) of the first N images of the other
     split; ``provenance.context`` names the split. DataError if that split has fewer than N images."""
-    from ganaudit.data import open_split
-    from ganaudit.metrics.evaluate import _evaluate
-    from ganaudit.metrics.protocols import protocol_for
-
     proto = protocol_for(dataset, protocol)
     split = floor_split(proto.real_split)
-    view = open_split(dataset, split, data_dir)
+    view = ganaudit.data.open_split(dataset, split, data_dir)
     _, n_fake = proto.counts(dataset)
     if len(view) < n_fake:
         raise DataError(f"the {split} split of '{dataset}' in {data_dir} has {len(view)} images; the "

@@ -15,11 +15,17 @@ Quantization of G's images [0, 1] float -> uint8: ``round(clamp(x, 0, 1) * 255)`
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
+
+from ganaudit.metrics.evaluate import latent_stream
+from ganaudit.metrics.protocols import Protocol, protocol_for
+from ganaudit.utils.errors import ConfigError
 
 __all__ = ["GRID_N", "GRID_COLS", "GRID_PAD", "grid_size", "quantize", "tile", "save_png", "grid_latents",
            "generator_images", "write_generator_grid", "write_real_grid", "step_grid_path", "step_grid_writer"]
@@ -55,8 +61,6 @@ def tile(images: np.ndarray, cols: int = GRID_COLS, pad: int = GRID_PAD) -> np.n
 
 def save_png(image: np.ndarray, path: str | Path) -> Path:
     """Write uint8 [H, W, 3] as a PNG (atomically: a reader never sees half a file)."""
-    from PIL import Image
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -68,8 +72,6 @@ def save_png(image: np.ndarray, path: str | Path) -> Path:
 def grid_latents(latent_seed: int, z_dim: int, n: int = GRID_N, gen_batch: int = 64,
                  latent_rng: str = "numpy_legacy") -> torch.Tensor:
     """The first ``n`` latents [n, z_dim] of the evaluation's stream (seed ``latent_seed``, U(-1, 1))."""
-    from ganaudit.metrics.evaluate import latent_stream
-
     return torch.cat(list(latent_stream(latent_seed, latent_rng, gen_batch, -(-n // gen_batch), z_dim)))[:n]
 
 
@@ -112,11 +114,6 @@ def step_grid_writer(run_dir: str | Path, dataset: str, protocol: str = "auto"):
     """``fn(generator, step)`` writing :func:`step_grid_path` from the latents of ``protocol`` (as
     resolved for ``dataset``; see ``ganaudit.metrics.protocols.protocol_for``). A name that is no
     registered protocol (an injected test evaluator's) gets the protocols' default latents (seed 42)."""
-    from functools import partial
-
-    from ganaudit.metrics.protocols import Protocol, protocol_for
-    from ganaudit.utils.errors import ConfigError
-
     try:
         proto = protocol_for(dataset, protocol)
     except ConfigError:

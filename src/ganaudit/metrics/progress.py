@@ -7,6 +7,8 @@ import sys
 import time
 from typing import Iterable, Iterator, TypeVar
 
+from rich.progress import track
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -19,8 +21,6 @@ def progress_iter(items: Iterable[T], label: str, total: int | None = None) -> I
     are silent.
     """
     if sys.stderr.isatty():
-        from rich.progress import track
-
         yield from track(items, description=label, total=total, transient=True)
         return
     if total is None and hasattr(items, "__len__"):

@@ -16,6 +16,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy
+import torch
+
+import ganaudit
+from ganaudit.utils.determinism import settings
 from ganaudit.utils.repo import code_version
 
 
@@ -26,14 +31,10 @@ def git_commit() -> str:
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that can change a number."""
-    import numpy
-    import torch
-
-    import ganaudit
-
     out = {"python": platform.python_version(), "numpy": numpy.__version__, "torch": torch.__version__,
            "ganaudit": ganaudit.__version__}
     try:
+        # deferred: an optional entry, recorded when installed
         import torchmetrics
 
         out["torchmetrics"] = torchmetrics.__version__
@@ -44,8 +45,6 @@ def library_versions() -> dict[str, str]:
 
 def determinism_settings() -> dict:
     """The kernel-choice settings in force (mode, pinned environment, torch flags, CPU capability)."""
-    from ganaudit.utils.determinism import settings
-
     return settings()
 
 

@@ -23,6 +23,7 @@ import torch
 from ganaudit.metrics.fid import stats_from_sums
 from ganaudit.metrics.progress import progress_iter
 from ganaudit.metrics.protocols import Protocol
+from ganaudit.utils.determinism import kernels_in_force
 from ganaudit.utils.errors import DataError
 from ganaudit.utils.io import atomic_save
 
@@ -111,8 +112,6 @@ def get_or_compute(proto: Protocol, dataset: str, view, extractor, artifacts_dir
     if len(view) < n_real:
         raise DataError(f"{dataset} {proto.real_split} split has {len(view)} images; protocol "
                         f"'{proto.name}' needs its first {n_real}")
-    from ganaudit.utils.determinism import kernels_in_force
-
     fields = key_fields(proto, dataset, view.manifest_digest, extractor.weights_sha256, n_real,
                         kernels_in_force(torch.device(device).type))
     path = cache_path(artifacts_dir, fields)

@@ -22,8 +22,9 @@ from typing import Iterator
 
 import numpy as np
 import torch
+from PIL import Image
 
-from ganaudit.utils.errors import DataError
+from ganaudit.utils.errors import ConfigError, DataError
 
 FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 IMAGE_SUFFIXES = (".png",)
@@ -61,8 +62,6 @@ def parse_range(text: str | None) -> tuple[float, float] | None:
         return None
     key = str(text).replace(" ", "").strip("[]()")
     if key not in RANGES:
-        from ganaudit.utils.errors import ConfigError
-
         raise ConfigError(f"option 'samples_range' = {text!r}: expected one of {', '.join(RANGES)}")
     return RANGES[key]
 
@@ -156,8 +155,6 @@ def folder_files(folder: Path, n: int, resolution: int) -> list[Path]:
 
 def folder_batches(files: list[Path], resolution: int, batch: int) -> Iterator[torch.Tensor]:
     """float32 [b, 3, R, R] batches of PNG files; DataError naming a file of the wrong size/mode."""
-    from PIL import Image
-
     for start in range(0, len(files), batch):
         arrays = []
         for f in files[start : start + batch]:

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
+from omegaconf import OmegaConf
+
 log = logging.getLogger(__name__)
 
 FAKE_ENV = "GANAUDIT_FAKE_GPUS"
@@ -39,6 +41,7 @@ def visible_gpus(environ: Mapping[str, str] | None = None) -> list[str]:
     if not any(os.path.exists(d) for d in GPU_DEVICE_FILES):
         return []   # no GPU driver here: skip importing torch (seconds) in every worker
     try:
+        # deferred: without a GPU driver (above) a worker skips torch's import time
         import torch
 
         count = torch.cuda.device_count()   # NVML count: does not initialise CUDA
@@ -106,7 +109,5 @@ def device_env() -> dict:
 
 def register_resolver() -> None:
     """``${ganaudit_parallel_jobs:<cpu default>}`` for ``conf/hydra/launcher/parallel.yaml``."""
-    from omegaconf import OmegaConf
-
     if not OmegaConf.has_resolver("ganaudit_parallel_jobs"):
         OmegaConf.register_new_resolver("ganaudit_parallel_jobs", parallel_jobs)

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
 from ganaudit.study.launch import BatchLauncher, InlineLauncher
 from ganaudit.study.runner import write_plan
 from ganaudit.study.spec import RunSpec, StudySpec
@@ -29,8 +31,6 @@ class StudyProgress:
     """A rich progress bar over a study's launched runs (the total grows as BO rounds are planned)."""
 
     def __init__(self, description: str) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
         self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                              TimeElapsedColumn())
         self._task = self._bar.add_task(description, total=0)
@@ -123,6 +123,7 @@ class StudyDriver:
         t0 = time.perf_counter()
         self.execute(self.static_runs())
         if "bo" in self.spec.modes:
+            # deferred: optuna's import time, for Bayesian-optimization studies only
             from ganaudit.study.bo import BayesOpt
 
             bo = BayesOpt(self.spec, self.root / "bo.journal")

@@ -18,6 +18,8 @@ import socket
 import threading
 import time
 
+from ganaudit.utils.exits import report
+
 __all__ = ["PARENT_ENV", "POLL_S", "mark_study_process", "die_with_study"]
 
 PARENT_ENV = "GANAUDIT_STUDY_PARENT"
@@ -49,8 +51,6 @@ def _alive(pid: int) -> bool:
 
 
 def _end(pid: int) -> None:
-    from ganaudit.utils.exits import report
-
     report(f"the study process {pid} is gone; ending its worker {os.getpid()} (the run resumes from "
            "its last checkpoint when the study is rerun)", prefix="ganaudit: ")
     os._exit(1)

@@ -24,8 +24,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import yaml
+from hydra.core.hydra_config import HydraConfig
 
 from ganaudit.study.spec import Configuration, StudySpec
+from ganaudit.study.store import ResultsStore
+from ganaudit.training.config import compose
 
 COSTS_PATH = Path(__file__).resolve().parents[1] / "resources" / "step_costs.yaml"
 
@@ -117,8 +120,6 @@ class _Facts:
 
     def __call__(self, config: Configuration) -> tuple[str, str, int, float | None]:
         if config.label not in self.cache:
-            from ganaudit.training.config import compose
-
             cfg = compose([*self.spec.base, *config.overrides])
             arch, penalty, res = str(cfg.arch.name), str(cfg.penalty.name), int(cfg.dataset.resolution)
             self.cache[config.label] = (f"{arch}-{res}", penalty, int(cfg.trainer.d_steps),
@@ -151,6 +152,7 @@ def static_rows(spec: StudySpec, facts: _Facts, finished: set[tuple[str, ...]]) 
 
 def bo_rows(spec: StudySpec, facts: _Facts, finished_bo: Mapping[str, int]) -> tuple[list, list]:
     """Rows of the BO groups (rounds x batch proposals x BO seeds each), and each round's run seconds."""
+    # deferred: optuna's import time, for Bayesian-optimization studies only
     from ganaudit.study.bo import bo_groups, bo_options
 
     if "bo" not in spec.modes:
@@ -226,8 +228,6 @@ def render(plan: Plan) -> str:
 
 def launcher_facts() -> dict:
     """name, array_parallelism, n_jobs, gpus_per_node, partition of the running Hydra app's launcher."""
-    from hydra.core.hydra_config import HydraConfig
-
     hc = HydraConfig.get()
     node = hc.launcher
     facts = {"name": str(hc.runtime.choices.get("hydra/launcher", "local"))}
@@ -238,8 +238,6 @@ def launcher_facts() -> dict:
 
 def plan_from_config(cfg: Any, launcher: Mapping[str, Any]) -> Plan:
     """The plan of the composed ``run_study`` config ``cfg`` with the launcher's ``launcher_facts``."""
-    from ganaudit.study.store import ResultsStore
-
     spec = StudySpec.from_config(cfg.study, cfg.hparam_keys)
     store = ResultsStore(Path(str(cfg.results_dir)))
     return make_plan(spec, batch_size=int(cfg.launch.batch_size), launcher=launcher, records=store.records())

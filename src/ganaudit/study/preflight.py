@@ -11,7 +11,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import ganaudit.data
 from ganaudit.data.stages import params_datasets
+from ganaudit.metrics.features import EXTRACTORS
+from ganaudit.metrics.protocols import protocol_for
+from ganaudit.metrics.refstats import cache_path, key_fields
+from ganaudit.training.config import compose, validate
+from ganaudit.utils.determinism import kernels_id
 from ganaudit.utils.errors import DataError, GanauditError, WeightsError
 from ganaudit.utils.io import check_writable
 
@@ -24,9 +30,6 @@ def study_datasets(spec) -> dict[str, dict]:
     """{dataset: {"data_dir", "protocol", "artifacts", "eval", "kernels"}} of the study's configurations, read
     from the training config each configuration composes to (base + configuration overrides), each
     validated (ConfigError)."""
-    from ganaudit.training.config import compose, validate
-    from ganaudit.utils.determinism import kernels_id
-
     needs: dict[str, dict] = {}
     for conf in spec.configurations:
         cfg = compose([*spec.base, *conf.overrides])
@@ -48,17 +51,11 @@ def _stage(stage: str, name: str, command: str) -> str:
 
 def _check_dataset(name: str, need: dict) -> None:
     """DataError / WeightsError for one dataset; a log line when its reference statistics are missing."""
-    from ganaudit.data import open_split
-
-    view = open_split(name, "train", need["data_dir"])
+    view = ganaudit.data.open_split(name, "train", need["data_dir"])
     if not need["eval"]:
         return
-    from ganaudit.metrics.features import EXTRACTORS
-    from ganaudit.metrics.protocols import protocol_for
-    from ganaudit.metrics.refstats import cache_path, key_fields
-
     proto = protocol_for(name, need["protocol"])
-    real = view if proto.real_split == "train" else open_split(name, proto.real_split, need["data_dir"])
+    real = view if proto.real_split == "train" else ganaudit.data.open_split(name, proto.real_split, need["data_dir"])
     weights = Path(need["artifacts"]) / "weights"
     try:
         extractor = EXTRACTORS.get(proto.extractor)(weights)

@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 from typing import Any, Callable
 
+from ganaudit.metrics.provenance import summarize
 from ganaudit.utils.errors import DataError
 
 __all__ = ["REQUIRED", "check_record", "record_problems"]
@@ -80,8 +81,6 @@ def _eval_problems(rec: dict) -> list[str]:
 
 
 def _consistency_problems(rec: dict) -> list[str]:
-    from ganaudit.metrics.provenance import summarize
-
     if any(not isinstance(e, dict) or "step" not in e for e in rec["evals"]):
         return []
     want = summarize(rec["evals"])

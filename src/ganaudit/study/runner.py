@@ -19,6 +19,7 @@ from typing import Any
 
 from ganaudit.study.cluster import slurm_env
 from ganaudit.study.devices import device_env, pin_device
+from ganaudit.study.orphans import die_with_study
 from ganaudit.study.store import FINISHED, ResultsStore, atomic_write_json
 from ganaudit.study.tasks import STUDY_TASKS
 from ganaudit.utils.determinism import MODE_ENV
@@ -105,8 +106,6 @@ def lost_job_ids(reason: str) -> dict | None:
 
 def hydra_task(cfg: Any) -> str:
     """The task function handed to Hydra launchers: ``cfg.study_job.plan`` and ``cfg.study_job.key``."""
-    from ganaudit.study.orphans import die_with_study
-
     die_with_study()  # a worker process of a killed study ends instead of training on
     record = execute_entry(cfg.study_job.plan, cfg.study_job.key)
     return str(record["status"])

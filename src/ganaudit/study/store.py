@@ -25,6 +25,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from ganaudit.study.record_schema import check_record
 from ganaudit.utils import io as _io
 from ganaudit.utils.errors import DataError
 from ganaudit.utils.overrides import override_dict
@@ -97,8 +98,6 @@ class ResultsStore:
 
     @staticmethod
     def _load(path: Path) -> dict:
-        from ganaudit.study.record_schema import check_record
-
         try:
             return check_record(json.loads(path.read_text()), path)  # DataError for an invalid record
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -22,6 +22,9 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import torch
+
+from ganaudit.training.config import compose, config_hash, validate
 from ganaudit.utils.overrides import override_dict
 from ganaudit.utils.registry import Registry
 
@@ -34,8 +37,6 @@ class TrainTask:
 
     @staticmethod
     def config_hash(overrides: Sequence[str]) -> str:
-        from ganaudit.training.config import compose, config_hash, validate
-
         cfg = compose(list(overrides))
         validate(cfg)  # a bad study file fails at planning time, before any training
         return config_hash(cfg)
@@ -43,12 +44,10 @@ class TrainTask:
     @staticmethod
     def run(overrides: Sequence[str], options: Mapping[str, Any]) -> dict:
         """``options.torch_threads``: intra-op threads of this job (e.g. 1 per joblib worker)."""
-        from ganaudit.training.config import compose
+        # deferred: Lightning's import time, in the process that trains only (not the planner)
         from ganaudit.training.train import train
 
         if options.get("torch_threads"):
-            import torch
-
             torch.set_num_threads(int(options["torch_threads"]))
         return dict(train(compose(list(overrides))))
 

@@ -28,8 +28,11 @@ import sys
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import yaml
+
 from ganaudit.utils.conf import conf_dir
 from ganaudit.utils.errors import ConfigError
+from ganaudit.utils.exits import report
 
 __all__ = ["MODES", "DEFAULT_MODE", "MODE_ENV", "PORTABLE_ENV", "mode_env", "mode_from_argv",
            "reexec_for_mode", "reexec_cli", "reexec_into", "mode_from_flag", "missing_settings", "apply", "enforce",
@@ -84,7 +87,6 @@ def mode_from_argv(argv: Sequence[str], config_name: str = "config") -> str:
         if sep and key == "determinism":
             mode = value.strip("'\"")
     if mode is None:
-        import yaml  # deferred: only when the command line names no mode
 
         data = yaml.safe_load((conf_dir() / f"{config_name}.yaml").read_text()) or {}
         mode = str(data.get("determinism", DEFAULT_MODE))
@@ -134,8 +136,6 @@ def _reexec_as(read_mode) -> None:
     try:
         mode = read_mode()
     except ConfigError as exc:
-        from ganaudit.utils.exits import report
-
         report(str(exc))
         sys.exit(2)
     reexec_into(mode)
@@ -149,8 +149,6 @@ def reexec_into(mode: str) -> None:
         os.environ.pop(_REEXEC_MARK, None)  # restarted once; this process's children start afresh
         return
     if os.environ.get(_REEXEC_MARK):  # the restarted process still lacks them: never loop
-        from ganaudit.utils.exits import report
-
         report(f"determinism={mode}: the environment could not be set for {sys.argv[0]}")
         sys.exit(1)
     env[_REEXEC_MARK] = "1"
@@ -173,6 +171,7 @@ def missing_settings(mode: str) -> list[str]:
     first dispatches, so a variable set after ``import torch`` shows up here as missing)."""
     if check_mode(mode) == "fast":
         return []
+    # deferred: torch reads the determinism environment at import; commands load this module before their restart
     import torch
 
     missing = [f"{k}={v}" for k, v in PORTABLE_ENV.items() if os.environ.get(k) != v]
@@ -184,6 +183,7 @@ def missing_settings(mode: str) -> list[str]:
 
 def _runtime(mode: str) -> None:
     """Apply the runtime part of ``mode`` (process-wide, left in force)."""
+    # deferred: torch reads the determinism environment at import; commands load this module before their restart
     import torch
 
     if mode == "portable":
@@ -239,6 +239,7 @@ def kernels_in_force(device: str = "cpu") -> str:
     ``<mode>-cuda`` on a GPU (whose bits depend on the GPU model as well; docs/notes/training.md).
     Caches of computed numbers (reference statistics) carry it in their key, so numbers computed with
     one kind of kernels are never reused by a computation with the other."""
+    # deferred: torch reads the determinism environment at import; commands load this module before their restart
     import torch
 
     portable = (not missing_settings("portable") and not torch.backends.mkldnn.enabled
@@ -268,6 +269,7 @@ def settings(mode: str | None = None) -> dict:
     """The determinism settings in force in this process (JSON-serializable; recorded per run and
     per evaluation): mode, the relevant environment, torch's backend flags and threads, the CPU
     capability ATen uses, the CPU and the torch version."""
+    # deferred: torch reads the determinism environment at import; commands load this module before their restart
     import torch
 
     return {

@@ -14,6 +14,8 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
+import ganaudit
+
 __all__ = ["CODE_PATHS", "repo_root", "code_version"]
 
 # What "the code" is, relative to the repository root (git pathspecs).
@@ -51,7 +53,5 @@ def describe_code(root: Path, version: str, paths: tuple[str, ...] = CODE_PATHS)
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """The code version of the running ganaudit (see the module docstring); computed once per process."""
-    import ganaudit
-
     root = repo_root()
     return describe_code(root, ganaudit.__version__) if root is not None else ganaudit.__version__
