@@ -92,7 +92,8 @@ def unsupported_rows(csv_path: Path = CSV_PATH) -> dict[str, str]:
     for r in _rows(csv_path):
         arch = r["architecture"].strip().lower()
         if arch not in ARCH_NAMES:
-            out[r["row_id"]] = f"architecture '{r['architecture']}' is not one of the study's (sndcgan, resnet19, resnet_cifar)"
+            out[r["row_id"]] = (f"architecture '{r['architecture']}' is not one of the study's "
+                                "(sndcgan, resnet19, resnet_cifar)")
         elif r["dataset"].strip().lower() not in DATASET_NAMES:
             out[r["row_id"]] = f"dataset '{r['dataset']}' is not served by ganaudit.data"
     return out

@@ -122,7 +122,8 @@ def _read_config(config: str | Path | Mapping) -> dict:
     return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
 
 
-def generator_from_state_dict(state: Mapping[str, Any], config: str | Path | Mapping, path: Path) -> tuple[nn.Module, dict]:
+def generator_from_state_dict(state: Mapping[str, Any], config: str | Path | Mapping,
+                              path: Path) -> tuple[nn.Module, dict]:
     """G from a bare generator ``state_dict`` and the run config that describes it."""
     cfg = _read_config(config)
     try:

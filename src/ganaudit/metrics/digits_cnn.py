@@ -141,7 +141,8 @@ def save_weights(net: DigitsCNN, out: Path, info: dict) -> str:
     """Write ``out``, ``out.sha256`` and ``out.json`` (atomic replace each); returns the sha256."""
     atomic_save(out, lambda fh: torch.save(net.state_dict(), fh))
     digest = sha256_file(out)
-    for suffix, text in ((".sha256", f"{digest}  {out.name}\n"), (".json", json.dumps({**info, "sha256": digest}, indent=2))):
+    record = json.dumps({**info, "sha256": digest}, indent=2)
+    for suffix, text in ((".sha256", f"{digest}  {out.name}\n"), (".json", record)):
         atomic_write_text(out.with_name(out.name + suffix), text)
     return digest
 

@@ -112,7 +112,8 @@ def _score_stream(batches: tuple[Iterable[torch.Tensor], int], proto: Protocol, 
             feats, logits = extractor(batch[start : start + proto.extract_batch].to(device))
             fid_m.update(feats, real=False)
             kid_m is not None and kid_m.update(feats, real=False)
-            is_m is not None and is_m.update(logits if proto.is_logits == "with_bias" else logits - extractor.logits_bias)
+            if is_m is not None:
+                is_m.update(logits if proto.is_logits == "with_bias" else logits - extractor.logits_bias)
         if picks is not None:
             wanted = picks.ravel()
             for i in wanted[(wanted >= seen) & (wanted < seen + len(batch))]:
