@@ -62,7 +62,7 @@ def test_unprepared_dataset_fails_before_writing_anything(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("override,code,needle", [
-    ("optim.lr=-1", 2, "option 'optim.lr' = -1: expected a learning rate > 0"),
+    ("optim.lr=-1", 2, "option 'optim.lr' = -1.0: expected a learning rate > 0"),  # a float option
     ("+trainer.stepz=5", 2, "unknown option 'trainer.stepz': no part of ganaudit reads it"),
     ("eval.enabled=true", 2, "unknown protocol 'nope'"),
 ])
