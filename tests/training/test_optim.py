@@ -132,10 +132,13 @@ def test_config_default_is_tf1_and_is_hashed():
 
 
 def test_gan_module_uses_the_configured_adam():
+    from hydra.utils import instantiate
+
     from ganaudit.training.lit.gan_module import GANModule
 
-    kw = dict(arch="sndcgan", width=1 / 16, resolution=32)
-    assert all(isinstance(o, TF1Adam) for o in GANModule(**kw).configure_optimizers())
-    opts = GANModule(adam_impl="torch", **kw).configure_optimizers()
+    node = compose(["arch.width=0.0625"]).lightning.module
+    assert all(isinstance(o, TF1Adam) for o in instantiate(node).configure_optimizers())
+    opts = instantiate(node, adam_impl="torch").configure_optimizers()
+    assert isinstance(instantiate(node), GANModule)
     assert all(type(o) is torch.optim.Adam for o in opts)
     assert opts[0].defaults["eps"] == 1e-8 and opts[0].defaults["betas"] == (0.5, 0.999)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
+from ganaudit.training.config import compose, validate
 from ganaudit.utils import determinism
 from ganaudit.utils.errors import ConfigError
 
@@ -128,8 +128,7 @@ def test_entry_point_with_a_bad_mode_is_a_one_line_usage_error(module):
 
 
 def _cfg(**trainer):
-    return OmegaConf.create({"determinism": "portable", "trainer": {"deterministic": True, "cpu_threads": None,
-                                                                    **trainer}})
+    return compose(["determinism=portable", *(f"trainer.{k}={'null' if v is None else v}" for k, v in trainer.items())])
 
 
 @pytest.fixture
@@ -145,10 +144,11 @@ def _restore_torch_flags():
     torch.use_deterministic_algorithms(before[3])
 
 
-def test_apply_portable_sets_the_runtime_flags_and_records_them(_restore_torch_flags):
+def test_enforce_portable_sets_the_runtime_flags_and_records_them(_restore_torch_flags):
     torch.set_num_threads(2)
     torch.backends.mkldnn.enabled = True
-    s = determinism.apply(_cfg())          # the suite runs with the portable environment (conftest)
+    validate(_cfg())
+    s = determinism.enforce("portable")     # the suite runs with the portable environment (conftest)
     assert (torch.backends.mkldnn.enabled, torch._C._get_nnpack_enabled(), torch.get_num_threads()) == (False, False, 1)
     assert torch.are_deterministic_algorithms_enabled()
     assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
@@ -158,28 +158,29 @@ def test_apply_portable_sets_the_runtime_flags_and_records_them(_restore_torch_f
     json.dumps(s)  # JSON-serializable: it goes into result.json and evals.jsonl
 
 
-def test_apply_fast_changes_nothing(_restore_torch_flags):
+def test_enforce_fast_changes_nothing(_restore_torch_flags):
     torch.backends.mkldnn.enabled = True
     torch.set_num_threads(2)
-    s = determinism.apply(OmegaConf.create({"determinism": "fast", "trainer": {"cpu_threads": 2}}))
+    validate(compose(["determinism=fast", "trainer.cpu_threads=2"]))  # fast allows more threads
+    s = determinism.enforce("fast")
     assert s["mode"] == "fast" and torch.backends.mkldnn.enabled and torch.get_num_threads() == 2
 
 
-def test_apply_refuses_portable_in_a_process_without_its_environment(monkeypatch):
+def test_enforce_refuses_portable_in_a_process_without_its_environment(monkeypatch):
     monkeypatch.delenv("MKL_CBWR")
     with pytest.raises(ConfigError, match=r"started without MKL_CBWR=COMPATIBLE.*python -m ganaudit.determinism exec"):
-        determinism.apply(_cfg())
+        determinism.enforce("portable")
     monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")  # env set after import torch
     with pytest.raises(ConfigError, match=r"before import torch \(torch chose AVX2\)"):
-        determinism.apply(_cfg())
+        determinism.enforce("portable")
 
 
 @pytest.mark.parametrize("trainer, message", [({"cpu_threads": 2}, "'trainer.cpu_threads' = 2 with determinism=portable"),
                                               ({"deterministic": False}, "'trainer.deterministic' = False")])
 def test_portable_refuses_settings_it_cannot_keep(trainer, message):
     with pytest.raises(ConfigError, match=message):
-        determinism.apply(_cfg(**trainer))
+        validate(_cfg(**trainer))
 
 
 # ------------------------------------------------------------------ the user's command, end to end

@@ -20,6 +20,7 @@ from ganaudit.cli.train import main
 from ganaudit.data.prepare import prepare
 from ganaudit.data.store import shard_stem
 from ganaudit.training.config import compose, config_hash
+from ganaudit.utils.exits import run_cli
 from tests.training.conftest import tiny_overrides
 
 pytestmark = pytest.mark.timeout(300)
@@ -35,10 +36,13 @@ def digits_data(tmp_path_factory) -> Path:
 
 
 def cli(overrides: list[str], capsys) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of ``python -m ganaudit.train <overrides>``, run in-process."""
+    """(exit code, stdout, stderr) of ``python -m ganaudit.train <overrides>``, run in-process
+    (composing first, as the command does: a key the schema lacks is refused there)."""
+    cfg = []
     try:
-        main(compose(overrides))
-        code = 0
+        code = run_cli(lambda: cfg.append(compose(overrides)))
+        if code == 0:
+            main(cfg[0])
     except SystemExit as exc:
         code = exc.code
     out = capsys.readouterr()
@@ -62,7 +66,7 @@ def test_unprepared_dataset_fails_before_writing_anything(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("override,code,needle", [
-    ("optim.lr=-1", 2, "option 'optim.lr' = -1: expected a learning rate > 0"),
+    ("optim.lr=-1", 2, "option 'optim.lr' = -1.0: expected a learning rate > 0"),  # a float option
     ("+trainer.stepz=5", 2, "unknown option 'trainer.stepz': no part of ganaudit reads it"),
     ("eval.enabled=true", 2, "unknown protocol 'nope'"),
 ])

@@ -238,10 +238,10 @@ def test_result_records_the_gpu_precision_flags(tmp_path):
 
 def test_every_evaluation_writes_a_sample_grid_of_the_evaluated_generator(tmp_path):
     import numpy as np
+    from hydra.utils import instantiate
     from PIL import Image
 
     from ganaudit.metrics.grids import grid_latents, step_grid_path
-    from ganaudit.training.lit.gan_module import GANModule
 
     def fake_evaluate(generator, *, context, **_):
         return {"fid": 100.0 - context["step"], "provenance": {}}
@@ -253,7 +253,7 @@ def test_every_evaluation_writes_a_sample_grid_of_the_evaluated_generator(tmp_pa
     png = np.asarray(Image.open(step_grid_path(res["run_dir"], 3)))
     assert png.shape == (8 * 32 + 9 * 2, 8 * 32 + 9 * 2, 3)
     # the final grid = the final G (last checkpoint) in eval mode on the protocol's first 64 latents
-    g = GANModule.from_config(cfg).generator
+    g = instantiate(cfg.lightning.module).generator
     g.load_state_dict({k[len("generator."):]: v for k, v in _ckpt(res)["state_dict"].items()
                        if k.startswith("generator.")})
     with torch.no_grad():

@@ -43,12 +43,11 @@ def preflight_train(cfg, rdir: Path, *, need_data: bool, check_protocol: bool = 
     ``need_data`` / ``check_protocol`` are False when the caller injects its own data module /
     evaluation function. Raises OutputError / ConfigError / DataError naming the path or option."""
     check_writable(rdir, "run directory")
-    ev = cfg.get("eval") or {}
     name = str(cfg.dataset.name)
-    if ev.get("enabled", False):
+    if cfg.eval.enabled:
         if check_protocol:
-            protocol_for(name, str(ev.get("protocol", "auto")))
-        if ev.get("record_path"):
-            check_writable(ev.get("record_path"), "option 'eval.record_path'", is_file=True)
+            protocol_for(name, str(cfg.eval.protocol))
+        if cfg.eval.record_path:
+            check_writable(cfg.eval.record_path, "option 'eval.record_path'", is_file=True)
     if need_data:
-        ganaudit.data.open_split(name, "train", cfg.dataset.get("data_dir") or f"{cfg.paths.data}/{name}")
+        ganaudit.data.open_split(name, "train", cfg.dataset.data_dir)

@@ -13,6 +13,7 @@ D steps (one D Adam update each; spec §5.1).
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -21,6 +22,7 @@ from typing import Any, Iterable
 
 from omegaconf import DictConfig, OmegaConf
 
+from ganaudit.training.schema import PRIMARY_SCHEMAS, schema_paths, unknown_keys
 from ganaudit.utils.conf import conf_dir
 from ganaudit.utils.errors import ConfigError
 
@@ -30,6 +32,7 @@ __all__ = [
     "conf_dir",
     "compose",
     "validate",
+    "check_ranges",
     "semantic_config",
     "config_hash",
     "run_dir",
@@ -69,6 +72,7 @@ UNHASHED_KEYS: tuple[str, ...] = (
     "eval.record_path",
     "logger",
     "callbacks",
+    "lightning",
 )
 
 
@@ -81,7 +85,8 @@ def compose(overrides: Iterable[str] = (), config_name: str = "config") -> DictC
     """Compose ``conf/<config_name>.yaml`` with Hydra overrides (``["loss=ls", "seed=3"]``).
 
     Works inside a running Hydra app too: the global Hydra state is saved and restored. An unknown
-    group option or a malformed override raises ConfigError naming the option and the allowed values.
+    group option, a key the schema lacks (:mod:`ganaudit.training.schema`), a value of the wrong type or
+    a malformed override raises ConfigError naming the option and the allowed values or nearest keys.
     Interpolations (e.g. ``arch.resolution: ${dataset.resolution}``) are left unresolved.
     """
     from hydra import compose as hydra_compose
@@ -96,13 +101,50 @@ def compose(overrides: Iterable[str] = (), config_name: str = "config") -> DictC
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(path), version_base="1.3"):
-            return hydra_compose(config_name=config_name, overrides=overrides)
+            cfg = hydra_compose(config_name=config_name, overrides=overrides)
     except MissingConfigException as exc:
         raise _unknown_option_error(overrides, exc) from None
     except HydraException as exc:
-        raise ConfigError(f"invalid overrides {overrides} for conf '{path}': {exc}") from None
+        raise _schema_error(exc, config_name) or \
+            ConfigError(f"invalid overrides {overrides} for conf '{path}': {exc}") from None
     finally:
         restore_gh_from_backup(backup)
+    unknown = unknown_keys(cfg)  # added with '+': Hydra accepts those even where a schema has no such key
+    if unknown:
+        raise unknown_key_error(unknown[0], config_name)
+    return cfg
+
+
+TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false", "String": "a string"}
+
+
+def _schema_error(exc: Exception, config_name: str) -> ConfigError | None:
+    """ConfigError for Hydra's refusal of a key the schema lacks or of a value of the wrong type."""
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
+
+    cause = exc.__cause__
+    key = getattr(cause, "full_key", None)
+    if not key:
+        return None
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
+        return unknown_key_error(key, config_name)
+    if isinstance(cause, ValidationError):
+        msg = str(getattr(cause, "msg", cause)).splitlines()[0]
+        kind = msg.rsplit(" to ", 1)[-1].strip(" .") if " converted to " in msg else \
+            "Boolean" if "valid bool" in msg else ""
+        expected = TYPE_WORDS.get(kind, msg)
+        return ConfigError(f"option '{key}' = {getattr(cause, 'value', None)!r}: expected {expected}")
+    return None
+
+
+def unknown_key_error(key: str, config_name: str = "config") -> ConfigError:
+    """ConfigError for a key the schema of ``config_name`` lacks, naming the nearest known keys."""
+    known = sorted(set(schema_paths(PRIMARY_SCHEMAS[f"base_{config_name}"])) - {key})  # - {key}: another option's
+    head = key.split(".")[0]
+    near = difflib.get_close_matches(key, known, n=5, cutoff=0.6) or \
+        [k for k in known if k.startswith(head + ".")][:8] or sorted({k.split(".")[0] for k in known})
+    return ConfigError(f"unknown option '{key}': no part of ganaudit reads it (added with '+{key}=...'?); "
+                       f"known options nearby: {', '.join(near)}")
 
 
 def _unknown_option_error(overrides: list[str], exc: Exception) -> ConfigError:
@@ -120,31 +162,11 @@ def _unknown_option_error(overrides: list[str], exc: Exception) -> ConfigError:
 
 # ----------------------------------------------------------------------------------------- validate
 def _get(cfg: DictConfig, key: str) -> Any:
-    """``cfg`` value at dotted ``key`` (interpolations resolved); ConfigError if missing."""
+    """``cfg`` value at dotted ``key`` (interpolations resolved); ConfigError if it cannot be read."""
     try:
-        value = OmegaConf.select(cfg, key, throw_on_missing=True, default=_MISSING)
-    except Exception as exc:  # interpolation to a missing key, ...
+        return OmegaConf.select(cfg, key, throw_on_missing=True)
+    except Exception as exc:  # interpolation to a missing key, a mandatory value left unset, ...
         raise ConfigError(f"option '{key}' cannot be resolved: {exc}") from None
-    if value is _MISSING:
-        raise ConfigError(f"option '{key}' is missing from the configuration")
-    return value
-
-
-_MISSING = object()
-
-
-def _number(cfg: DictConfig, key: str, *, integer: bool = False) -> float:
-    value = _get(cfg, key)
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
-        want = "an integer" if integer else "a finite number"
-        raise ConfigError(f"option '{key}' = {value!r}: expected {want}")
-    return value
-
-
-def _check(ok: bool, key: str, value: Any, expected: str) -> None:
-    if not ok:
-        raise ConfigError(f"option '{key}' = {value!r}: expected {expected}")
 
 
 def _registry(group: str):
@@ -154,8 +176,66 @@ def _registry(group: str):
     return getattr(importlib.import_module(module), attr)
 
 
+def _adam_impls() -> str:
+    from ganaudit.axes.optim import ADAM_IMPLS
+
+    return ", ".join(ADAM_IMPLS.names())
+
+
+# (option, holds for a valid value, what is expected): what the schema's types cannot say.
+RANGES: tuple[tuple[str, Any, str], ...] = (
+    ("penalty.weight", lambda v: v >= 0, "a penalty weight lambda >= 0 (study grid: 1, 10)"),
+    ("optim.lr", lambda v: v > 0, "a learning rate > 0 (study grid: 0.0001, 0.0002, 0.001)"),
+    ("optim.beta1", lambda v: 0 <= v < 1, "an Adam beta in [0, 1)"),
+    ("optim.beta2", lambda v: 0 <= v < 1, "an Adam beta in [0, 1)"),
+    ("optim.eps", lambda v: v > 0, "an Adam epsilon > 0 (study: 1e-8)"),
+    ("optim.n_dis", lambda v: v >= 1, "an integer >= 1 (D steps per G step; study: 1 or 5)"),
+    ("trainer.d_steps", lambda v: v >= 1, "an integer >= 1"),
+    ("trainer.checkpoint_every", lambda v: v >= 1, "an integer >= 1"),
+    ("arch.z_dim", lambda v: v >= 1, "an integer >= 1"),
+    ("trainer.batch_size", lambda v: v >= 2, "an integer >= 2 (G's batch norm needs 2 samples; study: 64)"),
+    ("arch.width", lambda v: v > 0, "a channel multiplier > 0 (1.0 = the study)"),
+    ("seed", lambda v: 0 <= v < 2**32, "an integer in [0, 2**32)"),
+    ("data_seed", lambda v: 0 <= v < 2**32, "an integer in [0, 2**32) (study: 547; or ${seed})"),
+    ("trainer.num_workers", lambda v: v >= 0, "an integer >= 0"),
+    ("trainer.cpu_threads", lambda v: v is None or v >= 1, "null or an integer >= 1"),
+    ("trainer.stop_at", lambda v: v is None or v >= 1, "null or an integer >= 1 (a D step)"),
+    ("eval.every", lambda v: v >= 1, "an integer >= 1 (D steps between evaluations)"),
+)
+
+
+def check_ranges(cfg: DictConfig) -> None:
+    """ConfigError for the first value outside its range: RANGES, the Adam implementation, the precision,
+    the resolution (the dataset's, and one the architecture supports with this D norm), and what
+    ``determinism=portable`` requires of the trainer."""
+    for key, holds, expected in RANGES:
+        value = _get(cfg, key)
+        if (isinstance(value, float) and not math.isfinite(value)) or not holds(value):
+            raise ConfigError(f"option '{key}' = {value!r}: expected {expected}")
+    impl = _get(cfg, "optim.impl")
+    if impl not in _adam_impls().split(", "):
+        raise ConfigError(f"option 'optim.impl' = {impl!r}: expected one of {_adam_impls()} (tf1: the study's Adam)")
+    from ganaudit.training.precision import check_precision
+
+    check_precision(str(_get(cfg, "trainer.precision")))  # 32-true (exact float32) | tf32
+    res, data_res = _get(cfg, "arch.resolution"), _get(cfg, "dataset.resolution")
+    if res != data_res:
+        raise ConfigError(f"option 'arch.resolution' = {res!r}: expected the resolution of dataset "
+                          f"'{_get(cfg, 'dataset.name')}' ({data_res})")
+    _registry("arch").get(_get(cfg, "arch.name")).check(res, _get(cfg, "norm.name"))  # e.g. sndcgan + batch norm
+    from ganaudit.utils.determinism import check_mode
+
+    if check_mode(str(_get(cfg, "determinism"))) == "portable":  # one intra-op thread, deterministic kernels
+        if not _get(cfg, "trainer.deterministic"):
+            raise ConfigError("option 'trainer.deterministic' = False with determinism=portable: expected true")
+        threads = _get(cfg, "trainer.cpu_threads")
+        if threads is not None and threads != 1:
+            raise ConfigError(f"option 'trainer.cpu_threads' = {threads} with determinism=portable: expected null "
+                              "or 1 (portable runs use one intra-op thread; determinism=fast allows more)")
+
+
 def _check_names(cfg: DictConfig) -> None:
-    """Each axis name is a registered option (the registry's ConfigError lists the allowed values)."""
+    """Each axis name is a registered option (the group's option files are the registry's names)."""
     for group in AXIS_GROUPS:
         name = _get(cfg, f"{group}.name")
         registry = _registry(group)
@@ -165,80 +245,19 @@ def _check_names(cfg: DictConfig) -> None:
             )
 
 
-def _check_numbers(cfg: DictConfig) -> None:
-    lam = _number(cfg, "penalty.weight")
-    _check(lam >= 0, "penalty.weight", lam, "a penalty weight lambda >= 0 (study grid: 1, 10)")
-    lr = _number(cfg, "optim.lr")
-    _check(lr > 0, "optim.lr", lr, "a learning rate > 0 (study grid: 0.0001, 0.0002, 0.001)")
-    for key in ("optim.beta1", "optim.beta2"):
-        b = _number(cfg, key)
-        _check(0 <= b < 1, key, b, "an Adam beta in [0, 1)")
-    eps = _number(cfg, "optim.eps")
-    _check(eps > 0, "optim.eps", eps, "an Adam epsilon > 0 (study: 1e-8)")
-    from ganaudit.axes.optim import ADAM_IMPLS
-
-    impl = OmegaConf.select(cfg, "optim.impl", default="tf1")
-    _check(impl in ADAM_IMPLS, "optim.impl", impl, f"one of {', '.join(ADAM_IMPLS.names())} (tf1: the study's Adam)")
-    n_dis = _number(cfg, "optim.n_dis", integer=True)
-    _check(n_dis >= 1, "optim.n_dis", n_dis, "an integer >= 1 (D steps per G step; study: 1 or 5)")
-    for key in ("trainer.d_steps", "trainer.checkpoint_every", "arch.z_dim"):
-        v = _number(cfg, key, integer=True)
-        _check(v >= 1, key, v, "an integer >= 1")
-    bs = _number(cfg, "trainer.batch_size", integer=True)
-    _check(bs >= 2, "trainer.batch_size", bs, "an integer >= 2 (G's batch norm needs 2 samples; study: 64)")
-    width = _number(cfg, "arch.width")
-    _check(width > 0, "arch.width", width, "a channel multiplier > 0 (1.0 = the study)")
-    seed = _number(cfg, "seed", integer=True)
-    _check(0 <= seed < 2**32, "seed", seed, "an integer in [0, 2**32)")
-    data_seed = _number(cfg, "data_seed", integer=True)
-    _check(0 <= data_seed < 2**32, "data_seed", data_seed, "an integer in [0, 2**32) (study: 547; or ${seed})")
-    workers = _number(cfg, "trainer.num_workers", integer=True)
-    _check(workers >= 0, "trainer.num_workers", workers, "an integer >= 0")
-    from ganaudit.training.precision import check_precision
-
-    check_precision(str(_get(cfg, "trainer.precision")))  # 32-true (exact float32) | tf32
-    threads = OmegaConf.select(cfg, "trainer.cpu_threads")
-    if threads is not None:
-        v = _number(cfg, "trainer.cpu_threads", integer=True)
-        _check(v >= 1, "trainer.cpu_threads", v, "null or an integer >= 1")
-    stop_at = _get(cfg, "trainer.stop_at")
-    if stop_at is not None:
-        v = _number(cfg, "trainer.stop_at", integer=True)
-        _check(v >= 1, "trainer.stop_at", v, "null or an integer >= 1 (a D step)")
-    if OmegaConf.select(cfg, "eval.every") is not None:
-        v = _number(cfg, "eval.every", integer=True)
-        _check(v >= 1, "eval.every", v, "an integer >= 1 (D steps between evaluations)")
-
-
-def _check_resolution(cfg: DictConfig) -> None:
-    """arch.resolution is the dataset's, and the architecture supports it with this D norm."""
-    res = _number(cfg, "arch.resolution", integer=True)
-    data_res = _get(cfg, "dataset.resolution")
-    _check(
-        res == data_res,
-        "arch.resolution",
-        res,
-        f"the resolution of dataset '{_get(cfg, 'dataset.name')}' ({data_res})",
-    )
-    arch = _registry("arch").get(_get(cfg, "arch.name"))
-    arch.check(res, _get(cfg, "norm.name"))  # ConfigError: e.g. sndcgan with batch norm
-
-
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError for the first invalid option, naming it and the allowed values.
 
-    Checked: registered names (loss, penalty, norm, arch, dataset); arch x norm x resolution
-    (e.g. SNDCGAN accepts only norm none/spectral); lambda >= 0; lr > 0; betas in [0, 1); eps > 0;
-    n_dis >= 1; lengths >= 1 (D steps); batch size >= 2; width > 0; seed in [0, 2**32);
-    precision 32-true or tf32 (bf16-mixed refused); Adam impl tf1|torch; cpu_threads null or >= 1;
-    no key that nothing reads (``+typo=1``).
+    Types, and keys overridden without ``+``, were checked by Hydra against the schema while composing
+    (:mod:`ganaudit.training.schema`). Checked here: no key added with ``+`` that the schema lacks
+    (``+trainer.stepz=5``); registered names (loss, penalty, norm, arch, dataset); the ranges of
+    :func:`check_ranges`.
     """
-    from ganaudit.training.config_keys import check_known_keys
-
-    check_known_keys(cfg, conf_dir())
+    unknown = unknown_keys(cfg)
+    if unknown:
+        raise unknown_key_error(unknown[0], "config")
     _check_names(cfg)
-    _check_numbers(cfg)
-    _check_resolution(cfg)
+    check_ranges(cfg)
 
 
 # ------------------------------------------------------------------------------------------- hashing
@@ -278,6 +297,7 @@ def run_dir(cfg: DictConfig) -> Path:
 
 
 RUN_DIR_RESOLVER = "ganaudit.run_dir"
+STOP_STEP_RESOLVER = "ganaudit.stop_step"
 
 
 def _run_dir_of_root(*, _root_: DictConfig) -> str:
@@ -286,9 +306,20 @@ def _run_dir_of_root(*, _root_: DictConfig) -> str:
     return str(run_dir(body))
 
 
+def _stop_step(d_steps: int, stop_at: int | None) -> int:
+    """The D step this invocation stops at: ``d_steps``, or ``stop_at`` if set and earlier."""
+    return int(d_steps) if stop_at is None else min(int(stop_at), int(d_steps))
+
+
 def register_resolvers() -> None:
     """Register ``${ganaudit.run_dir:}`` (= ``<paths.runs>/<config_hash>-s<seed>``), which
     ``conf/config.yaml`` uses as ``hydra.run.dir`` so that Hydra's ``.hydra/`` and log sit in the
-    run directory beside ``checkpoints/``. Call before ``hydra.main`` composes; idempotent."""
+    run directory beside ``checkpoints/``, and ``${ganaudit.stop_step:d_steps,stop_at}`` (the
+    Trainer's ``max_steps`` in ``conf/lightning/default.yaml``). Idempotent; done on import."""
     if not OmegaConf.has_resolver(RUN_DIR_RESOLVER):
         OmegaConf.register_new_resolver(RUN_DIR_RESOLVER, _run_dir_of_root)
+    if not OmegaConf.has_resolver(STOP_STEP_RESOLVER):
+        OmegaConf.register_new_resolver(STOP_STEP_RESOLVER, _stop_step)
+
+
+register_resolvers()

@@ -12,6 +12,9 @@ value           CUDA matmuls / cuDNN convolutions                Lightning ``pre
 ``bf16-mixed``  refused (ConfigError), see :data:`BF16_REFUSAL`  --
 ==============  ===============================================  =====================================
 
+Lightning's own ``precision`` is always ``32-true`` (``conf/lightning/default.yaml``); the flags are
+what differs, set around ``trainer.fit`` by :func:`training_precision`.
+
 On the CPU the flags change nothing (they are still set and recorded). Evaluation always runs in
 exact float32 whatever the training mode (``ganaudit.metrics.features.exact_float32``).
 
@@ -28,7 +31,7 @@ import torch
 
 from ganaudit.utils.errors import ConfigError
 
-__all__ = ["PRECISIONS", "BF16_REFUSAL", "check_precision", "lightning_precision", "precision_settings",
+__all__ = ["PRECISIONS", "BF16_REFUSAL", "check_precision", "precision_settings",
            "training_precision"]
 
 # value -> allow TF32 on CUDA (matmul and cuDNN)
@@ -48,12 +51,6 @@ def check_precision(value: str) -> None:
     if value not in PRECISIONS:
         raise ConfigError(f"option 'trainer.precision' = {value!r}: expected '32-true' (exact float32, "
                           "TF32 off: the study) or 'tf32' (TF32 matmuls and convolutions on CUDA)")
-
-
-def lightning_precision(value: str) -> str:
-    """The Lightning ``Trainer(precision=...)`` for a ``trainer.precision`` value (always 32-true)."""
-    check_precision(value)
-    return "32-true"
 
 
 def precision_settings() -> dict:

@@ -23,17 +23,18 @@ from typing import Any, Iterable
 
 import pytorch_lightning as pl
 import torch
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ganaudit.metrics.grids import step_grid_writer
 from ganaudit.metrics.provenance import summarize
 from ganaudit.training.checks import preflight_train
-from ganaudit.training.config import config_hash, register_resolvers, run_dir, to_plain, validate
+from ganaudit.training.config import config_hash, run_dir, to_plain, validate
 from ganaudit.training.lit.callbacks import read_eval_index
 from ganaudit.training.lit.factory import build_callbacks, build_loggers
 from ganaudit.training.lit.gan_module import GANModule
 from ganaudit.training.lit.resume import resume_checkpoint
-from ganaudit.training.precision import lightning_precision, training_precision
+from ganaudit.training.precision import training_precision
 from ganaudit.utils import determinism
 from ganaudit.utils.errors import ConfigError
 from ganaudit.utils.io import atomic_write_json
@@ -60,18 +61,10 @@ def _prepare_determinism(cfg: DictConfig) -> None:
                           "cuBLAS results may not be deterministic", stacklevel=2)
 
 
-def _datamodule(cfg: DictConfig) -> pl.LightningDataModule:
-    from ganaudit.data.datamodule import GANDataModule
-
-    data_dir = cfg.dataset.get("data_dir") or f"{cfg.paths.data}/{cfg.dataset.name}"
-    return GANDataModule(cfg.dataset.name, data_dir, int(cfg.trainer.batch_size), int(cfg.data_seed),
-                         num_workers=int(cfg.trainer.num_workers))
-
-
 def _eval_callback(cfg: DictConfig, rdir: Path, context: dict, evaluate_fn: Any) -> dict | None:
     """Run-time arguments of the periodic-evaluation callback, or None when ``eval.enabled`` is false."""
-    ev = cfg.get("eval") or {}
-    if not ev.get("enabled", False):
+    ev = cfg.eval
+    if not ev.enabled:
         return None
     if evaluate_fn is None:
         try:
@@ -79,10 +72,9 @@ def _eval_callback(cfg: DictConfig, rdir: Path, context: dict, evaluate_fn: Any)
         except ImportError as exc:
             raise ConfigError(f"option 'eval.enabled' = true but ganaudit.metrics.evaluate cannot be imported "
                               f"({exc}); expected eval.enabled=false until evaluation is installed") from None
-    data_dir = cfg.dataset.get("data_dir") or f"{cfg.paths.data}/{cfg.dataset.name}"
-    record = ev.get("record_path") or rdir / "evals.jsonl"
-    kwargs = dict(dataset=str(cfg.dataset.name), protocol=str(ev.get("protocol", "auto")), data_dir=data_dir,
-                  artifacts_dir=str(ev.get("artifacts_dir") or cfg.paths.artifacts), record_path=Path(record))
+    record = ev.record_path or rdir / "evals.jsonl"  # null: the run's own record
+    kwargs = dict(dataset=str(cfg.dataset.name), protocol=str(ev.protocol), data_dir=str(cfg.dataset.data_dir),
+                  artifacts_dir=str(ev.artifacts_dir), record_path=Path(record))
     return dict(evaluate_fn=evaluate_fn, eval_kwargs=kwargs, context=context, index_path=rdir / "evals_index.jsonl",
                 grid_fn=step_grid_writer(rdir, kwargs["dataset"], kwargs["protocol"]))
 
@@ -100,27 +92,10 @@ def _quiet_lightning() -> None:
 
 
 def _trainer(cfg: DictConfig, rdir: Path, callbacks: list[pl.Callback]) -> pl.Trainer:
+    """``lightning.trainer`` of ``cfg`` (conf/lightning/default.yaml) with the run's arguments."""
     _quiet_lightning()
-    stop_at = cfg.trainer.stop_at
-    max_steps = int(cfg.trainer.d_steps) if stop_at is None else min(int(stop_at), int(cfg.trainer.d_steps))
-    return pl.Trainer(
-        max_steps=max_steps,  # = D steps (see GANModule: G's optimizer does not count)
-        max_epochs=-1,
-        accelerator=_accelerator(cfg),
-        devices=cfg.trainer.devices,
-        precision=lightning_precision(str(cfg.trainer.precision)),  # tf32: flags set in train()
-        deterministic=cfg.trainer.deterministic,
-        benchmark=False,
-        logger=build_loggers(cfg, rdir) or False,  # conf/logger/*.yaml
-        callbacks=callbacks,
-        enable_progress_bar=bool(cfg.trainer.progress_bar),
-        enable_model_summary=False,
-        log_every_n_steps=int(cfg.trainer.log_every),
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-        use_distributed_sampler=False,
-        default_root_dir=str(rdir),
-    )
+    return instantiate(cfg.lightning.trainer, accelerator=_accelerator(cfg), default_root_dir=str(rdir),
+                       logger=build_loggers(cfg, rdir) or False, callbacks=callbacks)
 
 
 def train(
@@ -141,7 +116,7 @@ def train(
     """
     t0 = time.time()
     validate(cfg)
-    settings = determinism.apply(cfg)  # ConfigError if determinism=portable cannot hold here
+    settings = determinism.enforce(str(cfg.determinism))  # ConfigError if it cannot hold in this process
     chash, seed, rdir = config_hash(cfg), int(cfg.seed), run_dir(cfg)
     ckpt_dir = rdir / "checkpoints"
     previous = _read_result(rdir)
@@ -163,11 +138,13 @@ def train(
     module = None
     try:
         _prepare_determinism(cfg)
-        if cfg.trainer.get("cpu_threads"):
+        if cfg.trainer.cpu_threads:
             torch.set_num_threads(int(cfg.trainer.cpu_threads))  # avoids OpenMP oversubscription
         pl.seed_everything(seed, workers=True, verbose=False)
-        module = GANModule.from_config(cfg)
-        dm = datamodule if datamodule is not None else _datamodule(cfg)
+        run_info = {"config_hash": chash, "seed": seed, "config": to_plain(cfg)}  # into every checkpoint
+        # not recursive: run_info's config holds the _target_ nodes of the loggers and callbacks, as data
+        module = instantiate(cfg.lightning.module, run_info=run_info, _convert_="all", _recursive_=False)
+        dm = datamodule if datamodule is not None else instantiate(cfg.lightning.datamodule)
         runtime = {"d_step_checkpoint": {"dirpath": ckpt_dir}, "eval": eval_cb}  # conf/callbacks/*.yaml
         cbs = [*build_callbacks(cfg, runtime), *callbacks]
         trainer = _trainer(cfg, rdir, cbs)
@@ -210,4 +187,3 @@ def _read_result(rdir: Path) -> dict | None:
         return None
 
 
-register_resolvers()  # hydra.run.dir = ${ganaudit.run_dir:} (conf/config.yaml)

@@ -35,7 +35,7 @@ from ganaudit.utils.errors import ConfigError
 from ganaudit.utils.exits import report
 
 __all__ = ["MODES", "DEFAULT_MODE", "MODE_ENV", "PORTABLE_ENV", "mode_env", "mode_from_argv",
-           "reexec_for_mode", "reexec_cli", "reexec_into", "mode_from_flag", "missing_settings", "apply", "enforce",
+           "reexec_for_mode", "reexec_cli", "reexec_into", "mode_from_flag", "missing_settings", "enforce",
            "kernels_id", "kernels_in_force", "add_mode_flag", "settings", "cpu_summary"]
 
 MODES = ("portable", "fast")
@@ -195,28 +195,12 @@ def _runtime(mode: str) -> None:
         torch.backends.cuda.matmul.allow_tf32 = False
 
 
-def apply(cfg) -> dict:
-    """Enforce ``cfg.determinism`` at train start; returns :func:`settings` (for result.json).
-
-    ``portable`` raises ConfigError (before anything is trained) when the import-time settings are
-    not in force, when ``trainer.deterministic`` is false or ``trainer.cpu_threads`` is above 1;
-    otherwise it switches oneDNN and NNPACK off, sets one intra-op thread and deterministic
-    algorithms. ``fast`` changes nothing.
-    """
-    mode = check_mode(str(cfg.get("determinism", "fast")))
-    if mode == "portable":
-        if not cfg.trainer.get("deterministic", True):
-            raise ConfigError("option 'trainer.deterministic' = False with determinism=portable: expected true")
-        threads = cfg.trainer.get("cpu_threads")
-        if threads is not None and int(threads) != 1:
-            raise ConfigError(f"option 'trainer.cpu_threads' = {threads} with determinism=portable: expected null "
-                              "or 1 (portable runs use one intra-op thread; determinism=fast allows more)")
-    return enforce(mode)
-
-
 def enforce(mode: str) -> dict:
-    """Check that ``mode``'s import-time settings are in force (ConfigError if not) and apply its
-    runtime settings; returns :func:`settings`."""
+    """Enforce ``mode`` at train start: check that its import-time settings are in force (ConfigError if
+    not) and apply its runtime settings (``portable``: oneDNN and NNPACK off, one intra-op thread,
+    deterministic algorithms; ``fast`` changes nothing); returns :func:`settings` (for result.json).
+    The options portable cannot keep (``trainer.deterministic``, ``trainer.cpu_threads``) are refused by
+    ``ganaudit.training.config.validate``."""
     missing = missing_settings(mode)
     if missing:
         raise ConfigError(

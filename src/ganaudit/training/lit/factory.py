@@ -12,20 +12,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 __all__ = ["build_loggers", "build_callbacks"]
-
-
-def _default_callbacks(cfg: DictConfig) -> DictConfig:
-    """``conf/callbacks/default.yaml`` for a configuration without a ``callbacks`` group."""
-    return OmegaConf.create({
-        "d_step_checkpoint": {"_target_": "ganaudit.training.lit.callbacks.DStepCheckpoint",
-                              "every": int(cfg.trainer.checkpoint_every),
-                              "keep": str(OmegaConf.select(cfg, "trainer.keep", default="all"))},
-        "eval": {"_target_": "ganaudit.training.lit.callbacks.EvalCallback",
-                 "every": int(OmegaConf.select(cfg, "eval.every", default=20000) or 20000)},
-    })
 
 
 def _entries(node: Any) -> list[tuple[str, Any]]:
@@ -37,15 +26,14 @@ def _entries(node: Any) -> list[tuple[str, Any]]:
 
 def build_loggers(cfg: DictConfig, run_dir: Path) -> list:
     """The loggers of ``cfg.logger`` (empty for ``logger=none``), each writing under ``run_dir``."""
-    return [instantiate(node, save_dir=str(run_dir)) for _, node in _entries(cfg.get("logger"))]
+    return [instantiate(node, save_dir=str(run_dir)) for _, node in _entries(cfg.logger)]
 
 
 def build_callbacks(cfg: DictConfig, runtime: Mapping[str, dict | None]) -> list:
     """The callbacks of ``cfg.callbacks`` in config order; ``runtime[name]`` adds keyword arguments,
-    and a name mapped to None is left out. Without a ``callbacks`` group, the default set is built."""
-    node = cfg.callbacks if "callbacks" in cfg else _default_callbacks(cfg)
+    and a name mapped to None is left out."""
     out = []
-    for name, sub in _entries(node):
+    for name, sub in _entries(cfg.callbacks):
         if name in runtime and runtime[name] is None:
             continue
         out.append(instantiate(sub, **(runtime.get(name) or {})))

@@ -21,8 +21,8 @@ then on, so the last good checkpoint survives.
 
 Checkpoints rebuild G on their own: the constructor arguments are Lightning's
 ``checkpoint["hyper_parameters"]``; ``checkpoint["ganaudit"]`` (plain values for ``weights_only=True``
-loading) holds the D-step counter, every RNG state and, for a module built by :meth:`from_config`, the
-run's ``config_hash``, ``seed`` and resolved ``config`` (see ``ganaudit.metrics.checkpoints``). On resume the
+loading) holds the D-step counter, every RNG state and the ``run_info`` given at construction (a training
+run's ``config_hash``, ``seed`` and resolved ``config``; see ``ganaudit.metrics.checkpoints``). On resume the
 RNG states are re-applied right before the first resumed D step, and the data module's stream is
 moved to batch ``d_step``.
 """
@@ -55,31 +55,34 @@ class GANModule(pl.LightningModule):
     resolution: image side R; width: channel multiplier (1 = study); z_dim; init: ``v2``|``v3``;
     lr, beta1, beta2, eps: Adam (shared by both players); adam_impl: Adam's update rule (``tf1`` | ``torch``);
     n_dis: D steps per G step;
-    log_every: D steps between logged losses.
+    log_every: D steps between logged losses; run_info: what a checkpoint records of the run (not a
+    hyperparameter). A training run builds it from ``conf/lightning/default.yaml`` (``module:``) with
+    ``hydra.utils.instantiate``, which is where every argument's value comes from.
     """
 
     def __init__(
         self,
         *,
-        loss: str = "ns",
-        penalty: str = "none",
-        penalty_weight: float = 0.0,
-        norm: str = "spectral",
-        arch: str = "sndcgan",
-        resolution: int = 32,
-        width: float = 1.0,
-        z_dim: int = 128,
-        init: str = "v2",
-        lr: float = 2e-4,
-        beta1: float = 0.5,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        adam_impl: str = "tf1",
-        n_dis: int = 1,
-        log_every: int = 50,
+        loss: str,
+        penalty: str,
+        penalty_weight: float,
+        norm: str,
+        arch: str,
+        resolution: int,
+        width: float,
+        z_dim: int,
+        init: str,
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        adam_impl: str,
+        n_dis: int,
+        log_every: int,
+        run_info: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()  # -> checkpoint["hyper_parameters"]: G is rebuilt from these
+        self.save_hyperparameters(ignore=["run_info"])  # -> checkpoint["hyper_parameters"]: G is rebuilt from these
         self.automatic_optimization = False
         self.generator, self.discriminator = ARCHS.get(arch).build(resolution, norm, width, z_dim, init)
         self.loss_fn = LOSSES.get(loss)
@@ -91,34 +94,7 @@ class GANModule(pl.LightningModule):
         self.d_step = 0  # D steps completed (saved in checkpoints)
         self.divergence: dict[str, Any] | None = None  # {"step": int, "reason": str} once diverged
         self._pending_rng: dict[str, Any] | None = None
-        self.run_info: dict[str, Any] = {}  # config_hash, seed, config (set by from_config)
-
-    @classmethod
-    def from_config(cls, cfg: Any) -> "GANModule":
-        """Build from a composed config (``ganaudit.training.config.compose``); its hash, seed and resolved
-        values go into every checkpoint (``checkpoint["ganaudit"]``)."""
-        from ganaudit.training.config import config_hash, to_plain
-
-        module = cls(
-            loss=cfg.loss.name,
-            penalty=cfg.penalty.name,
-            penalty_weight=cfg.penalty.weight,
-            norm=cfg.norm.name,
-            arch=cfg.arch.name,
-            resolution=int(cfg.arch.resolution),
-            width=float(cfg.arch.width),
-            z_dim=int(cfg.arch.z_dim),
-            init=str(cfg.arch.get("init", "v2")),
-            lr=cfg.optim.lr,
-            beta1=cfg.optim.beta1,
-            beta2=cfg.optim.beta2,
-            eps=cfg.optim.eps,
-            adam_impl=str(cfg.optim.get("impl", "tf1")),
-            n_dis=cfg.optim.n_dis,
-            log_every=cfg.trainer.log_every,
-        )
-        module.run_info = {"config_hash": config_hash(cfg), "seed": int(cfg.seed), "config": to_plain(cfg)}
-        return module
+        self.run_info: dict[str, Any] = dict(run_info or {})  # config_hash, seed, config: into every checkpoint
 
     # ------------------------------------------------------------------------------------ optim
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
