@@ -150,5 +150,4 @@ class EvalCallback(pl.Callback):
             fh.write(json.dumps(summary, sort_keys=True, default=str) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        trainer = getattr(pl_module, "_trainer", None)
-        log_eval_metrics(trainer.loggers if trainer is not None else (), summary, step)
+        log_eval_metrics(pl_module.loggers, summary, step)  # the attached trainer's loggers ([] without one)
