@@ -65,7 +65,7 @@ def test_a_cancelled_task_is_reported_and_the_others_still_awaited(tmp_path, fak
         def map_array(self, fn, *args):
             return jobs
 
-    monkeypatch.setattr(cluster, "_executor", lambda launcher: Executor())
+    monkeypatch.setattr(cluster, "executor_for", lambda launcher: Executor())
     monkeypatch.setattr(cluster.time, "sleep", sleep)
     returns = cluster.submit_and_wait(object(), [["a"], ["b"], ["c"]], 0)
     assert [r.status for r in returns] == [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.COMPLETED]

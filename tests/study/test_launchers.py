@@ -144,19 +144,42 @@ def test_slurm_asks_for_gpus_only_with_launch_gpus(extra, gpus):
     assert OmegaConf.select(cfg, "hydra.launcher.gpus_per_node") == gpus
 
 
-def test_submitit_executor_emits_gres_only_when_gpus_are_asked(tmp_path):
-    """The sbatch script submitit writes from the launcher's parameters: --gpus-per-node only on request."""
-    from ganaudit.study.cluster import _executor
+@pytest.fixture
+def fake_slurm(tmp_path, monkeypatch):
+    """``srun`` and ``sbatch`` on PATH that need no SLURM: sbatch keeps a copy of each script it is given
+    (``<tmp>/sbatch/<n>.sh``) and answers as SLURM does (job 4200 + n)."""
+    bindir, kept = tmp_path / "bin", tmp_path / "sbatch"
+    bindir.mkdir()
+    kept.mkdir()
+    (bindir / "srun").write_text("#!/bin/sh\nexit 0\n")
+    (bindir / "sbatch").write_text(f"#!/bin/sh\nn=$(ls {kept} | wc -l)\ncp \"$1\" {kept}/$n.sh\n"
+                                   "echo \"Submitted batch job $((4200 + n))\"\n")
+    for exe in bindir.iterdir():
+        exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    return kept
+
+
+def test_submitit_executor_emits_gres_only_when_gpus_are_asked(tmp_path, fake_slurm):
+    """The sbatch script submitit writes from the launcher's parameters: --gpus-per-node only on request.
+    Submitted through submitit's public map_array to a stand-in sbatch, so no SLURM is needed."""
+    from ganaudit.study.compat_submitit import executor_for
 
     class Launcher:
         params = {"submitit_folder": str(tmp_path / "%j"), "max_num_timeout": 3, "partition": "local",
                   "gpus_per_node": None, "cpus_per_task": 1, "mem_gb": 2, "timeout_min": 5, "array_parallelism": 4}
 
-    def sbatch_text(params):
+    def sbatch_text(params, n_jobs=2):
         Launcher.params = {**Launcher.params, **params}
-        ex = _executor(Launcher())._executor
-        return ex._make_submission_file_text("python -c pass", "uid")
+        before = set(fake_slurm.iterdir())
+        jobs = executor_for(Launcher()).map_array(len, [[1]] * n_jobs)
+        assert len(jobs) == n_jobs
+        (script,) = set(fake_slurm.iterdir()) - before
+        return script.read_text()
 
-    text = sbatch_text({})
-    assert "--partition=local" in text and "--cpus-per-task=1" in text and "gpu" not in text
-    assert "--gpus-per-node=1" in sbatch_text({"gpus_per_node": 1})
+    text = sbatch_text({}, n_jobs=6)   # array_parallelism caps the array's running tasks
+    for line in ("#SBATCH --partition=local", "#SBATCH --cpus-per-task=1", "#SBATCH --mem=2GB",
+                 "#SBATCH --time=5", "#SBATCH --array=0-5%4"):
+        assert line in text.splitlines()
+    assert "gpu" not in text
+    assert "#SBATCH --gpus-per-node=1" in sbatch_text({"gpus_per_node": 1}).splitlines()

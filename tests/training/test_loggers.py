@@ -134,3 +134,80 @@ def test_hydra_run_dir_is_the_run_dir(tmp_path, monkeypatch):
     assert seen["output_dir"] == seen["run_dir"] and seen["run_dir"].endswith("-s5")
     saved = OmegaConf.load(Path(seen["run_dir"]) / ".hydra" / "config.yaml")
     assert config_hash(saved) == Path(seen["run_dir"]).name.split("-s")[0]
+
+
+def _log_sequence(logger) -> None:
+    """Hyperparameters, then rows whose keys grow (the header is rewritten) with saves in between."""
+    import torch
+
+    logger.log_hyperparams({"lr": 0.0002, "arch": "sndcgan"})
+    logger.log_metrics({"loss/d": torch.tensor(0.5), "d_step": 1.0}, step=1)
+    logger.save()
+    logger.log_metrics({"loss/d": 0.25, "loss/g": 1.5, "d_step": 2.0}, step=2)
+    logger.log_metrics({"eval/fid": 80.0, "d_step": 2.0}, step=2)
+    logger.save()
+    logger.log_metrics({"loss/d": 0.125, "d_step": 3.0}, step=3)
+    logger.finalize("success")
+
+
+def test_run_csv_logger_writes_what_lightnings_csv_logger_writes(tmp_path):
+    """Reference: Lightning's own CSVLogger, on a fresh directory, given the same calls."""
+    from pytorch_lightning.loggers import CSVLogger
+
+    from ganaudit.training.lit.loggers import RunCSVLogger
+
+    ours, ref = RunCSVLogger(tmp_path / "ours"), CSVLogger(tmp_path / "ref", name="logs", version=0)
+    _log_sequence(ours)
+    _log_sequence(ref)
+    assert ours.log_dir == str(tmp_path / "ours" / "logs" / "version_0")
+    for name in ("metrics.csv", "hparams.yaml"):
+        mine = (Path(ours.log_dir) / name).read_text()
+        assert mine == (Path(ref.log_dir) / name).read_text(), name
+    header, *rows = (Path(ours.log_dir) / "metrics.csv").read_text().splitlines()
+    assert header == "d_step,eval/fid,loss/d,loss/g,step" and len(rows) == 4   # sorted union of the keys
+    assert rows[0] == "1.0,,0.5,,1"                                          # the tensor as its number
+
+
+def test_run_csv_logger_prefix_and_a_resume_with_new_columns(tmp_path):
+    from ganaudit.training.lit.loggers import RunCSVLogger
+
+    first = RunCSVLogger(tmp_path, prefix="train")
+    first.log_metrics({"loss": 1.0}, step=1)
+    first.log_metrics({"loss": 2.0}, step=2)
+    first.save()
+    again = RunCSVLogger(tmp_path, prefix="train")     # restarted from step 2: the step-2 row goes
+    again.log_metrics({"loss": 3.0, "fid": 9.0}, step=2)
+    again.save()
+    with open(tmp_path / "logs" / "version_0" / "metrics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows == [{"step": "1", "train-fid": "", "train-loss": "1.0"},
+                    {"step": "2", "train-fid": "9.0", "train-loss": "3.0"}]
+
+
+def test_keep_last_leaves_only_last_ckpt(tmp_path):
+    import torch
+
+    res = _run(tmp_path, "callbacks.d_step_checkpoint.keep=last", d_steps=3)
+    ckdir = Path(res["run_dir"]) / "checkpoints"
+    assert sorted(p.name for p in ckdir.iterdir()) == ["last.ckpt"]
+    assert torch.load(ckdir / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 3
+
+
+def test_d_step_checkpoint_is_the_trainers_checkpoint_callback(tmp_path):
+    """A Checkpoint: Lightning adds no default ModelCheckpoint and runs it after the other callbacks."""
+    from ganaudit.training.lit.callbacks import DStepCheckpoint
+
+    ckpt, other = DStepCheckpoint(tmp_path, every=2), Marker()
+    trainer = pl.Trainer(callbacks=[ckpt, other], logger=False, default_root_dir=str(tmp_path),
+                         enable_progress_bar=False, enable_model_summary=False)
+    assert trainer.checkpoint_callbacks == [ckpt]
+    assert trainer.callbacks.index(ckpt) > trainer.callbacks.index(other)
+
+
+@pytest.mark.parametrize("kwargs, message", [({"every": 0}, "every must be >= 1"),
+                                             ({"every": 5, "keep": "best"}, "keep must be 'all' or 'last'")])
+def test_d_step_checkpoint_refuses_bad_arguments(tmp_path, kwargs, message):
+    from ganaudit.training.lit.callbacks import DStepCheckpoint
+
+    with pytest.raises(ValueError, match=message):
+        DStepCheckpoint(tmp_path, **kwargs)

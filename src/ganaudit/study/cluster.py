@@ -4,8 +4,9 @@ hydra-submitit-launcher's own ``launch`` waits on its jobs one after another wit
 which raises on the first job that ended without a result (``scancel``, node failure, out of memory)
 and leaves the rest of the batch unwatched; it also learns job states from ``sacct``, which needs
 SLURM accounting (absent on small clusters such as ``scripts/slurm-local``). :func:`submit_and_wait`
-submits the same array with the plugin's parameters and then watches all its tasks through the
-result files and ``squeue``; a task that leaves the queue without a result is reported as a failed
+submits the same array with the plugin's parameters (the plugin-specific part is in
+:mod:`ganaudit.study.compat_submitit`) and then watches all its tasks through the result files and
+``squeue``; a task that leaves the queue without a result is reported as a failed
 ``JobReturn`` (the study records that run as ``failed`` and retries it on the next invocation).
 
 Preemption and requeue: each array task runs the plugin's launcher object, whose ``checkpoint()``
@@ -25,6 +26,9 @@ import subprocess
 import time
 from typing import Any, Sequence
 
+from ganaudit.study.compat_hydra import failed_return
+from ganaudit.study.compat_submitit import array_arguments, executor_for
+
 log = logging.getLogger(__name__)
 
 #: environment variables of a SLURM job copied into its run's record (key: lower-case name)
@@ -33,9 +37,6 @@ SLURM_VARS = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLUR
 #: squeue states of a task that may still produce a result
 ACTIVE_STATES = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED",
                  "RESIZING", "SUSPENDED", "SIGNALING", "STAGE_OUT", "STOPPED", "PREEMPTED"}
-#: the submitit plugin's parameters that submitit names without the ``slurm_`` prefix
-BASE_PARAMS = {"timeout_min", "cpus_per_task", "gpus_per_node", "tasks_per_node", "mem_gb", "nodes", "name",
-               "stderr_to_stdout"}
 
 
 def slurm_env(environ: dict | None = None) -> dict | None:
@@ -48,34 +49,12 @@ def slurm_env(environ: dict | None = None) -> dict | None:
     return {names.get(v, v.lower().removeprefix("slurm_")): env.get(v) for v in SLURM_VARS}
 
 
-def is_submitit_slurm(launcher: Any) -> bool:
-    """Whether ``launcher`` is hydra-submitit-launcher's SLURM launcher (the one this module drives)."""
-    return type(launcher).__name__ == "SlurmLauncher" and hasattr(launcher, "params")
-
-
-def _executor(launcher: Any):
-    """A submitit SLURM executor configured with the launcher's (Hydra config) parameters."""
-    import submitit
-
-    params = dict(launcher.params)
-    folder = params.pop("submitit_folder")
-    max_timeout = params.pop("max_num_timeout", 0)
-    params = {k: v for k, v in params.items() if v is not None or k in BASE_PARAMS}
-    executor = submitit.AutoExecutor(folder=folder, cluster="slurm", slurm_max_num_timeout=max_timeout)
-    executor.update_parameters(**{k if k in BASE_PARAMS else f"slurm_{k}": v for k, v in params.items()})
-    return executor
-
-
 def submit_and_wait(launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: int,
                     poll_s: float = 1.0, max_poll_s: float = 15.0) -> list:
     """Submit ``job_overrides`` as one SLURM array through ``launcher`` (a submitit SlurmLauncher after
     ``setup``) and return one Hydra ``JobReturn`` per job, in order, once every task has ended."""
-    from hydra.core.singleton import Singleton
-
-    executor = _executor(launcher)
-    args = [(list(ov), "hydra.sweep.dir", initial_job_idx + i, f"job_id_for_{initial_job_idx + i}",
-             Singleton.get_state()) for i, ov in enumerate(job_overrides)]
-    jobs = executor.map_array(launcher, *zip(*args))
+    executor = executor_for(launcher)
+    jobs = executor.map_array(launcher, *zip(*array_arguments(job_overrides, initial_job_idx), strict=True))
     log.info("submitted SLURM array %s (%d tasks)", jobs[0].job_id.split("_")[0] if jobs else "-", len(jobs))
     returns: dict[int, Any] = {}
     gone_polls: dict[int, int] = {}
@@ -133,9 +112,4 @@ def _lost(job: Any, state: str | None):
 
 
 def _failed_return(message: str):
-    from hydra.core.utils import JobReturn, JobStatus
-
-    ret = JobReturn()
-    ret.status = JobStatus.FAILED
-    ret._return_value = RuntimeError(message)
-    return ret
+    return failed_return(RuntimeError(message))

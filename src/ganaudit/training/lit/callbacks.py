@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.callbacks import Checkpoint
+from pytorch_lightning.trainer.states import TrainerFn
 
 from ganaudit.training.lit.loggers import log_eval_metrics
 from ganaudit.training.lit.rng import capture_rng, restore_rng
@@ -28,54 +29,55 @@ def all_finite(module: torch.nn.Module) -> bool:
     return all(bool(torch.isfinite(t).all()) for t in tensors if t.is_floating_point())
 
 
-class DStepCheckpoint(ModelCheckpoint):
+class DStepCheckpoint(Checkpoint):
     """Save ``dstep-XXXXXXX.ckpt`` every ``every`` D steps and at the end of fit, plus ``last.ckpt``.
 
     Nothing is saved once the module has diverged (``pl_module.divergence``) or when any weight or
     buffer is non-finite (that marks the module diverged), so ``last.ckpt`` is the last good state.
     ``keep="all"`` keeps every numbered checkpoint (the study evaluates them all); ``keep="last"``
     keeps only ``last.ckpt``.
+
+    Written with Lightning's public checkpoint API only: a :class:`~pytorch_lightning.callbacks.Checkpoint`
+    (so the Trainer treats it as the run's checkpointing callback, runs it after the other callbacks and
+    adds no default ``ModelCheckpoint``) that calls ``trainer.save_checkpoint``. Step 0 (nothing trained)
+    and a step already saved are not saved again; neither is anything outside ``fit``.
     """
+
+    FILENAME = "dstep-{step:07d}.ckpt"
+    LAST = "last.ckpt"
 
     def __init__(self, dirpath: str | Path, every: int, keep: str = "all") -> None:
         if keep not in ("all", "last"):
             raise ValueError(f"keep must be 'all' or 'last', got {keep!r}")
-        super().__init__(
-            dirpath=str(dirpath),
-            filename="dstep-{step:07d}",
-            auto_insert_metric_name=False,
-            every_n_train_steps=int(every),
-            save_top_k=-1 if keep == "all" else 0,
-            save_last=True,
-            monitor=None,
-            enable_version_counter=False,
-            save_on_train_epoch_end=False,
-        )
+        if int(every) < 1:
+            raise ValueError(f"every must be >= 1 (D steps), got {every!r}")
+        self.dirpath, self.every, self.keep = Path(dirpath), int(every), keep
+        self.last_saved_step = 0  # no checkpoint before the first D step
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
-        if trainer.global_step % self._every_n_train_steps == 0:
+        if trainer.global_step % self.every == 0:
             self._save_if_good(trainer, pl_module)
-
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
-        """No epoch-based saving: the stream is endless and length is counted in D steps."""
-
-    def on_validation_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
-        """No validation-based saving."""
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
         """Save the final (or preempted) state unless diverged."""
         self._save_if_good(trainer, pl_module)
 
+    def _skip(self, trainer: pl.Trainer) -> bool:
+        return (bool(trainer.fast_dev_run) or trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING
+                or self.last_saved_step == trainer.global_step)
+
     def _save_if_good(self, trainer: pl.Trainer, pl_module: Any) -> None:
-        if getattr(pl_module, "divergence", None) is not None or self._should_skip_saving_checkpoint(trainer):
+        if getattr(pl_module, "divergence", None) is not None or self._skip(trainer):
             return
         if not all_finite(pl_module):
             step = int(getattr(pl_module, "d_step", trainer.global_step))
             pl_module.mark_diverged(step, f"non-finite weights or buffers after D step {step}")
             return
-        candidates = self._monitor_candidates(trainer)
-        self._save_topk_checkpoint(trainer, candidates)
-        self._save_last_checkpoint(trainer, candidates)
+        step = int(trainer.global_step)
+        if self.keep == "all":
+            trainer.save_checkpoint(str(self.dirpath / self.FILENAME.format(step=step)))
+        trainer.save_checkpoint(str(self.dirpath / self.LAST))
+        self.last_saved_step = step
 
 
 def read_eval_index(path: Path) -> list[dict]:
@@ -148,5 +150,4 @@ class EvalCallback(pl.Callback):
             fh.write(json.dumps(summary, sort_keys=True, default=str) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        trainer = getattr(pl_module, "_trainer", None)
-        log_eval_metrics(trainer.loggers if trainer is not None else (), summary, step)
+        log_eval_metrics(pl_module.loggers, summary, step)  # the attached trainer's loggers ([] without one)
