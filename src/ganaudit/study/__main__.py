@@ -66,7 +66,9 @@ def run_from_config(cfg: DictConfig, launcher=None) -> dict:
 def main(cfg: DictConfig) -> int:
     if cfg.get("plan"):   # size the study, launch nothing
         from ganaudit.study.plan import launcher_facts, plan_from_config, render
+        from ganaudit.study.validate import check_study
 
+        check_study(StudySpec.from_config(cfg.study, cfg.hparam_keys))  # refuses what the run would refuse
         print(render(plan_from_config(cfg, launcher_facts())))
         return 0
     summary = run_from_config(cfg, launcher=HydraBatchLauncher())

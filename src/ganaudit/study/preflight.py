@@ -1,7 +1,8 @@
-"""Before a study plans or launches anything: every dataset it trains on is prepared, the feature
-extractor weights of its evaluation protocol are present and pinned, and its results directory is
-writable. Missing reference statistics are only announced (the first evaluation computes and caches
-them), with the command that makes them ahead of time.
+"""Before a study plans or launches anything: the study file is valid throughout
+(``ganaudit.study.validate.check_study``, the same check as ``plan=true``), every dataset it trains on is
+prepared, the feature extractor weights of its evaluation protocol are present and pinned, and its
+results directory is writable. Missing reference statistics are only announced (the first evaluation
+computes and caches them), with the command that makes them ahead of time.
 
     problems = preflight_study(spec, results_dir)   # DataError / WeightsError / OutputError, one line
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from ganaudit.study.validate import check_study
 from ganaudit.training.checks import check_writable, params_datasets
 from ganaudit.utils.errors import DataError, GanauditError, WeightsError
 
@@ -19,17 +21,15 @@ __all__ = ["study_datasets", "preflight_study"]
 log = logging.getLogger("ganaudit.study")
 
 
-def study_datasets(spec) -> dict[str, dict]:
+def study_datasets(spec, configs: dict | None = None) -> dict[str, dict]:
     """{dataset: {"data_dir", "protocol", "artifacts", "eval", "kernels"}} of the study's configurations, read
     from the training config each configuration composes to (base + configuration overrides), each
-    validated (ConfigError)."""
-    from ganaudit.training.config import compose, validate
+    validated (ConfigError); ``configs``: those composed configs, from :func:`check_study`."""
     from ganaudit.utils.determinism import kernels_id
 
     needs: dict[str, dict] = {}
-    for conf in spec.configurations:
-        cfg = compose([*spec.base, *conf.overrides])
-        validate(cfg)  # a bad option of the study file is a usage error (exit 2), reported first
+    configs = configs if configs is not None else check_study(spec)
+    for cfg in configs.values():
         name = str(cfg.dataset.name)
         ev = cfg.get("eval") or {}
         needs.setdefault(name, {
@@ -68,19 +68,22 @@ def _check_dataset(name: str, need: dict) -> None:
     fields = key_fields(proto, name, real.manifest_digest, extractor.weights_sha256, n_cfg or len(real),
                         need.get("kernels", "portable-cpu"))
     if not cache_path(need["artifacts"], fields).is_file():
-        cmd = f"python -m ganaudit.metrics.refstats {name} --data-dir {need['data_dir']} --artifacts {need['artifacts']}"
+        cmd = (f"python -m ganaudit.metrics.refstats {name} --data-dir {need['data_dir']} "
+               f"--artifacts {need['artifacts']}")
         log.warning("reference statistics of %s under protocol %s are not cached; the first evaluation "
                     "computes them (ahead of time: %s)", name, proto.name, _stage("refstats", name, cmd))
 
 
 def preflight_study(spec, results_dir: str | Path, task: str) -> None:
-    """Check the results directory, and for the ``train`` task every dataset the study needs; raise
-    one error listing every problem found (the first one's type), before any run is planned."""
+    """Check the study (a usage error, exit 2, first), the results directory, and for the ``train`` task
+    every dataset the study needs; raise one error listing every problem found (the first one's type),
+    before any run is planned."""
+    configs = check_study(spec)
     check_writable(results_dir, "study results directory")
     if task != "train":
         return
     problems: list[GanauditError] = []
-    for name, need in study_datasets(spec).items():
+    for name, need in study_datasets(spec, configs).items():
         try:
             _check_dataset(name, need)
         except (DataError, WeightsError) as exc:
