@@ -196,7 +196,7 @@ class StudySpec:
         option and what is expected on a malformed file: unknown keys (with the nearest names), seeds
         that are not distinct integers, malformed settings, configurations, lambda that no configuration
         uses. Settings ranges and option values are checked by ``ganaudit.study.validate``."""
-        raw = OmegaConf.to_container(study, resolve=True) if isinstance(study, DictConfig) else dict(study)
+        raw = OmegaConf.to_container(study, resolve=True) if OmegaConf.is_config(study) else study
         source = source or study_source(raw.get("name") if isinstance(raw, Mapping) else None)
         raw = check_keys(raw, "study", STUDY_KEYS, source)
         name = raw.get("name")

@@ -20,6 +20,7 @@ Settings are applied to the composed configuration with ``OmegaConf.update`` (th
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Mapping
 
 from omegaconf import DictConfig, OmegaConf
@@ -27,8 +28,33 @@ from omegaconf import DictConfig, OmegaConf
 from ganaudit.study.hparams import PARAM_ORDER, setting_id
 from ganaudit.study.spec import Configuration, StudySpec
 from ganaudit.utils.errors import ConfigError
+from ganaudit.utils.overrides import override_key
 
 __all__ = ["check_study"]
+
+
+def _unknown_option(spec: StudySpec, overrides) -> str | None:
+    """The first override of ``overrides`` whose key is neither a config group nor an option of the
+    training config that ``spec.base`` composes, as a message with the nearest names; else None."""
+    from ganaudit.training.config import compose, conf_dir
+
+    base = compose(spec.base)
+    for text in overrides:
+        if str(text).startswith(("+", "~")):
+            continue   # additions and deletions: validate's known-keys check names them
+        key = override_key(text)
+        if (conf_dir() / key).is_dir() or OmegaConf.select(base, key, default=KeyError) is not KeyError:
+            continue
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(base, parent) if parent else base
+        names = [str(k) for k in node.keys()] if isinstance(node, DictConfig) else []
+        if not parent:
+            names += [p.name for p in conf_dir().iterdir() if p.is_dir() and not p.name.startswith("_")]
+        close = difflib.get_close_matches(leaf, sorted(set(names)), n=2, cutoff=0.5)
+        hint = f" (did you mean {' or '.join(repr(f'{parent}.{c}' if parent else c) for c in close)}?)" if close else ""
+        return (f"unknown option '{key}'{hint}; expected a config group (e.g. loss, norm, penalty, arch) or an "
+                "option of the training config")
+    return None
 
 
 def _compose(spec: StudySpec, config: Configuration) -> DictConfig:
@@ -39,7 +65,7 @@ def _compose(spec: StudySpec, config: Configuration) -> DictConfig:
         cfg = compose([*spec.base, *config.overrides])
         validate(cfg)
     except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        raise ConfigError(f"{where}: {_unknown_option(spec, config.overrides) or exc}") from None
     penalty = str(cfg.penalty.name)
     if penalty != config.penalty:
         raise ConfigError(f"{where}: composes penalty '{penalty}' from the base or an experiment file, but the "

@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from ganaudit.utils.errors import ConfigError
@@ -117,6 +118,11 @@ def compose(overrides: Iterable[str] = (), config_name: str = "config") -> DictC
         raise _unknown_option_error(overrides, exc) from None
     except HydraException as exc:
         raise ConfigError(f"invalid overrides {overrides} for conf '{path}': {exc}") from None
+    except yaml.YAMLError as exc:  # a config file that is not YAML
+        mark = getattr(exc, "problem_mark", None)
+        where = f"'{mark.name}' line {mark.line + 1}" if mark else f"a file under '{path}'"
+        raise ConfigError(f"config file {where} is not valid YAML ({getattr(exc, 'problem', None) or exc}); "
+                          "expected a YAML mapping") from None
     finally:
         restore_gh_from_backup(backup)
 
