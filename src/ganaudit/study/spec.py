@@ -222,6 +222,8 @@ class StudySpec:
         """Refuse a lambda that no configuration of the study would use (none has a penalty)."""
         if any(c.penalty != "none" for c in self.configurations):
             return
+        if str(override_dict(self.base, as_text=True).get("penalty", "none")) != "none":
+            return  # a penalty in the base: ganaudit.study.validate refuses it with its own message
         fixed = self.hparams.get("fixed") or []
         given = [f"study.hparams.fixed[{i}].lambda" for i, s in enumerate(fixed) if "lambda" in s]
         given += [f"study.hparams.{m}.lambda" for m in ("grid", "random", "bo")

@@ -21,6 +21,8 @@ Settings are applied to the composed configuration with ``OmegaConf.update`` (th
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 from typing import Any, Mapping
 
 from omegaconf import DictConfig, OmegaConf
@@ -89,17 +91,36 @@ def _apply(spec: StudySpec, cfg: DictConfig, setting: Mapping[str, Any]) -> Dict
     return out
 
 
-def _check_setting(spec: StudySpec, config: Configuration, cfg: DictConfig, setting: dict, mode: str) -> str:
-    """The config hash of ``config`` at ``setting``; ConfigError naming both if ``validate`` refuses it."""
-    from ganaudit.training.config import config_hash, validate
+def _check_setting(spec: StudySpec, config: Configuration, cfg: DictConfig, setting: dict, mode: str) -> tuple:
+    """The run identity of ``config`` at ``setting`` beyond its configuration: the applied values that
+    the config hash counts (lambda not when the penalty is none); ConfigError naming both if
+    ``validate`` refuses the setting."""
+    from ganaudit.training.config import validate
 
     try:
-        applied = _apply(spec, cfg, setting)
-        validate(applied)
+        validate(_apply(spec, cfg, setting))
     except ConfigError as exc:
         raise ConfigError(f"{spec.source}: configuration '{config.label}', hparams mode {mode}, setting "
                           f"{setting_id(setting)}: {exc}") from None
-    return config_hash(applied)
+    counted = [n for n in PARAM_ORDER if setting.get(n) is not None and (n != "lambda" or cfg.penalty.name != "none")]
+    return tuple((n, int(setting[n]) if n == "n_dis" else float(setting[n])) for n in counted)
+
+
+def _core_hash(spec: StudySpec, cfg: DictConfig) -> str:
+    """sha256 (16 hex) of the configuration's semantic config without its hyperparameter options: two
+    configurations with the same core hash train the same runs at the same setting."""
+    from ganaudit.training.config import semantic_config
+
+    plain = semantic_config(cfg)
+    for path in spec.hparam_keys.values():
+        *parents, leaf = str(path).split(".")
+        node = plain
+        for p in parents:
+            node = node.get(p, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    blob = json.dumps(plain, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def _static_settings(spec: StudySpec, config: Configuration) -> list[tuple[str, dict]]:
@@ -145,12 +166,11 @@ def _bo_corners(spec: StudySpec, config: Configuration) -> list[tuple[int, list[
 def check_study(spec: StudySpec) -> dict[str, DictConfig]:
     """Check ``spec`` completely (see module docstring); return each configuration's composed config."""
     configs: dict[str, DictConfig] = {}
-    owner: dict[str, tuple[str, str]] = {}      # run config hash -> (label, setting id)
-    bo_owner: dict[tuple[str, int], str] = {}   # (configuration hash, n_dis) -> label
-    from ganaudit.training.config import config_hash
-
+    owner: dict[tuple, tuple[str, str]] = {}    # (core hash, setting values) -> (label, setting id)
+    bo_owner: dict[tuple[str, int], str] = {}   # (core hash, n_dis) -> label
     for config in spec.configurations:
         cfg = configs[config.label] = _compose(spec, config)
+        core = _core_hash(spec, cfg)
         static = _static_settings(spec, config)
         bo = _bo_corners(spec, config)
         if not static and not bo:
@@ -158,20 +178,20 @@ def check_study(spec: StudySpec) -> dict[str, DictConfig]:
                               f"{dict(config.only)} admits none of the settings of hparams modes "
                               f"{', '.join(spec.modes)}; expected a filter that some setting passes")
         for mode, setting in static:
-            h = _check_setting(spec, config, cfg, setting, mode)
-            other = owner.setdefault(h, (config.label, setting_id(setting)))
+            run = (core, _check_setting(spec, config, cfg, setting, mode))
+            other = owner.setdefault(run, (config.label, setting_id(setting)))
             if other[0] != config.label:
                 raise ConfigError(f"{spec.source}: configurations '{other[0]}' and '{config.label}' resolve to "
-                                  f"the same training configuration (config hash {h}, setting {other[1]}), so "
+                                  f"the same training configuration (at setting {other[1]}), so "
                                   "the audit would keep one label only; expected configurations that differ")
         for n_dis, corners in bo:
             for corner in corners:
                 _check_setting(spec, config, cfg, corner, "bo (end of its range)")
-            group = (config_hash(cfg), n_dis)
+            group = (core, n_dis)
             other_label = bo_owner.setdefault(group, config.label)
             if other_label != config.label:
                 raise ConfigError(f"{spec.source}: configurations '{other_label}' and '{config.label}' resolve to "
-                                  f"the same training configuration (config hash {group[0]}) with BO at n_dis "
+                                  f"the same training configuration with BO at n_dis "
                                   f"{n_dis}, so the audit would keep one label only; expected configurations "
                                   "that differ")
     return configs
