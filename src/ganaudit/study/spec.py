@@ -54,18 +54,22 @@ SEED_MAX = 2**32  # seeds are in [0, 2**32), as the training config's
 
 def study_source(name: str | None = None) -> str:
     """How messages name the study file: ``study file '<path>'`` of the running Hydra app's ``study``
-    choice, else ``study '<name>'`` (a study composed through the compose API or given as a dict)."""
+    choice (and the ``study.*`` overrides of its command line), else ``study '<name>'`` (a study composed
+    through the compose API or given as a dict)."""
     try:
         from hydra.core.hydra_config import HydraConfig
 
-        choice = HydraConfig.get().runtime.choices.get("study")
+        hc = HydraConfig.get()
+        choice = hc.runtime.choices.get("study")
+        edits = [str(o) for o in hc.overrides.task if str(o).lstrip("+~").startswith("study.")]
     except ValueError:  # no Hydra app running
-        choice = None
+        choice, edits = None, []
     if choice:
         from ganaudit.training.config import conf_dir
 
         path = conf_dir() / "study" / f"{choice}.yaml"
-        return f"study file '{path}'" if path.is_file() else f"study '{choice}'"
+        where = f"study file '{path}'" if path.is_file() else f"study '{choice}'"
+        return where + (f" (with the command-line overrides {' '.join(edits)})" if edits else "")
     return f"study '{name}'" if name else "the study"
 
 
