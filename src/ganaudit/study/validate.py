@@ -27,8 +27,9 @@ from typing import Any, Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganaudit.study.hparams import PARAM_ORDER, setting_id
+from ganaudit.study.hparams import PARAM_ORDER, lambda_range, setting_id
 from ganaudit.study.spec import Configuration, StudySpec
+from ganaudit.training.config import compose, conf_dir, semantic_config, validate
 from ganaudit.utils.errors import ConfigError
 from ganaudit.utils.overrides import override_key
 
@@ -38,8 +39,6 @@ __all__ = ["check_study"]
 def _unknown_option(spec: StudySpec, overrides) -> str | None:
     """The first override of ``overrides`` whose key is neither a config group nor an option of the
     training config that ``spec.base`` composes, as a message with the nearest names; else None."""
-    from ganaudit.training.config import compose, conf_dir
-
     base = compose(spec.base)
     for text in overrides:
         if str(text).startswith(("+", "~")):
@@ -60,8 +59,6 @@ def _unknown_option(spec: StudySpec, overrides) -> str | None:
 
 
 def _compose(spec: StudySpec, config: Configuration) -> DictConfig:
-    from ganaudit.training.config import compose, validate
-
     where = f"{spec.source}: configuration '{config.label}' ({', '.join(config.overrides) or 'no overrides'})"
     try:
         cfg = compose([*spec.base, *config.overrides])
@@ -95,8 +92,6 @@ def _check_setting(spec: StudySpec, config: Configuration, cfg: DictConfig, sett
     """The run identity of ``config`` at ``setting`` beyond its configuration: the applied values that
     the config hash counts (lambda not when the penalty is none); ConfigError naming both if
     ``validate`` refuses the setting."""
-    from ganaudit.training.config import validate
-
     try:
         validate(_apply(spec, cfg, setting))
     except ConfigError as exc:
@@ -109,8 +104,6 @@ def _check_setting(spec: StudySpec, config: Configuration, cfg: DictConfig, sett
 def _core_hash(spec: StudySpec, cfg: DictConfig) -> str:
     """sha256 (16 hex) of the configuration's semantic config without its hyperparameter options: two
     configurations with the same core hash train the same runs at the same setting."""
-    from ganaudit.training.config import semantic_config
-
     plain = semantic_config(cfg)
     for path in spec.hparam_keys.values():
         *parents, leaf = str(path).split(".")
@@ -140,8 +133,7 @@ def _static_settings(spec: StudySpec, config: Configuration) -> list[tuple[str, 
 
 def _bo_corners(spec: StudySpec, config: Configuration) -> list[tuple[int, list[dict]]]:
     """(n_dis, [low corner, high corner]) of each BO group of ``config``: the ends of its ranges."""
-    from ganaudit.study.bo import bo_groups, bo_options
-    from ganaudit.study.hparams import lambda_range
+    from ganaudit.study.bo import bo_groups, bo_options  # optuna: imported for BO studies only
 
     if "bo" not in spec.modes:
         return []
