@@ -12,8 +12,9 @@ from ganaudit.audit.samples import best_runs, effects_text, floor_summary, grid_
 from ganaudit.metrics.grids import save_png, step_grid_path
 
 
-def _variance(rows):
-    return pd.DataFrame(rows, columns=["label", "setting", "median", "min", "max"])
+def _variance(rows, n_scored=3):
+    frame = pd.DataFrame(rows, columns=["label", "setting", "median", "min", "max"])
+    return frame.assign(n_scored=n_scored)
 
 
 def test_effect_is_larger_than_the_spread_only_when_seed_ranges_are_disjoint():
@@ -68,3 +69,38 @@ def test_samples_section_copies_each_configurations_best_grid(tmp_path):
     assert "1 of 1 pairs" in text
     assert summary == {"effect_pairs": 1, "effects_larger_than_seed_spread": 1, "floor": None,
                        "floor_reason": "no --data-root/--artifacts given"}
+
+
+def test_one_seed_per_configuration_has_no_spread_to_compare():
+    # a 0.1-FID gap between single seeds: their "ranges" are points, so nothing is larger than a spread
+    one = effects_text(_variance([("a", "s", 30.0, 30.0, 30.0), ("b", "s", 30.1, 30.1, 30.1)], n_scored=1))
+    assert "0 of 1 pairs larger than the spread of their seeds; 1 pair(s) with fewer than 2 scored seeds" in one
+    assert "a vs b (s): medians 30.00 vs 30.10 (gap 0.10), 1 vs 1 scored seed(s): no seed spread to compare" in one
+    assert "disjoint" not in one and "larger than the seed spread**" not in one
+    mixed = _variance([("a", "s", 30.0, 29.0, 31.0), ("b", "s", 90.0, 90.0, 90.0), ("c", "s", 95.0, 94.0, 96.0)])
+    mixed.loc[mixed["label"] == "b", "n_scored"] = 1            # b: one seed; a and c: three each
+    text = effects_text(mixed)
+    assert "1 of 3 pairs larger than the spread of their seeds; 2 pair(s) with fewer than 2" in text
+    assert "a vs c (s): medians 30.00 vs 95.00, seed ranges [29.00, 31.00] vs [94.00, 96.00]: **disjoint" in text
+    assert floor_summary({"reason": "x"}, mixed)["effects_larger_than_seed_spread"] == 1
+
+
+def test_audit_of_a_one_seed_store_says_there_is_no_spread(tmp_path):
+    from ganaudit.audit.stats import seed_variance
+    from ganaudit.study.store import ResultsStore
+    from tests.study.helpers import record
+
+    store = ResultsStore(tmp_path / "store")
+    store.put(record("aaaa-s0", label="loss=ns", setting="lr=0.0002", fid_min=50.0))
+    store.put(record("bbbb-s0", label="loss=wgan", setting="lr=0.0002", fid_min=50.1))
+    variance = seed_variance(store.frame(), n_boot=50)
+    assert variance["n_scored"].tolist() == [1, 1]
+    text = effects_text(variance)
+    assert "0 of 1 pairs larger than the spread" in text and "(gap 0.10), 1 vs 1 scored seed(s)" in text
+    assert "**disjoint" not in text
+    summary = floor_summary({"reason": "no data"}, variance)
+    assert (summary["effect_pairs"], summary["effects_larger_than_seed_spread"]) == (1, 0)
+    store.put(record("aaaa-s1", label="loss=ns", setting="lr=0.0002", fid_min=49.0))
+    store.put(record("bbbb-s1", label="loss=wgan", setting="lr=0.0002", fid_min=60.0))
+    two = effects_text(seed_variance(store.frame(), n_boot=50))   # two seeds each, ranges [49, 50] < [50.1, 60]
+    assert "1 of 1 pairs larger than the spread" in two and "**disjoint" in two

@@ -7,7 +7,8 @@
 * The protocol's real-data floor (``ganaudit.metrics.floor``) and, per configuration x setting, the
   median score over seeds divided by it.
 * For each pair of configurations under the same setting: is their difference larger than the seed
-  spread? Stated as "yes" only when their seed ranges [min, max] do not overlap.
+  spread? Stated as "yes" only when their seed ranges [min, max] do not overlap and each side has at
+  least two scored seeds; with fewer there is no spread to compare, and the report says so.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def floor_summary(floor: dict, variance: pd.DataFrame) -> dict:
     median and their ratio, and how many configuration pairs differ by more than their seed spread."""
     rows = variance[variance["median"].notna()].sort_values("median")
     pairs = list(_setting_pairs(variance))
-    out: dict = {"effect_pairs": len(pairs), "effects_larger_than_seed_spread": sum(p[3] for p in pairs)}
+    out: dict = {"effect_pairs": len(pairs),
+                 "effects_larger_than_seed_spread": sum(p[3] == "disjoint" for p in pairs)}
     if "fid" not in floor:
         return {**out, "floor": None, "floor_reason": floor.get("reason")}
     out.update(floor={k: floor[k] for k in ("dataset", "protocol", "fid", "n", "samples")})
@@ -111,29 +113,52 @@ def floor_summary(floor: dict, variance: pd.DataFrame) -> dict:
     return out
 
 
+#: scored seeds a configuration needs on each side of a pair before its seed spread means anything
+MIN_SPREAD_SEEDS = 2
+
+
 def _setting_pairs(variance: pd.DataFrame):
-    """(setting, a, b, disjoint) for each pair of configurations under one setting, a's median first;
-    disjoint: a's seed range ends below b's (the configuration effect is larger than the seed spread)."""
+    """(setting, a, b, verdict) for each pair of configurations under one setting, a's median first.
+
+    verdict: ``"disjoint"`` (a's seed range ends below b's: the configuration effect is larger than the
+    seed spread), ``"overlapping"``, or ``"no_spread"`` (a side has fewer than ``MIN_SPREAD_SEEDS`` scored
+    seeds, column ``n_scored``: its range is one point, there is no spread to compare the gap with)."""
     for setting, grp in variance[variance["median"].notna()].groupby("setting", sort=True, dropna=False):
         rows = list(grp.sort_values("median").itertuples())
         for i, a in enumerate(rows):
             for b in rows[i + 1:]:
-                yield setting, a, b, bool(a.max < b.min)
+                if min(a.n_scored, b.n_scored) < MIN_SPREAD_SEEDS:
+                    yield setting, a, b, "no_spread"
+                else:
+                    yield setting, a, b, "disjoint" if a.max < b.min else "overlapping"
+
+
+def _pair_line(setting, a, b, verdict: str) -> str:
+    if verdict == "no_spread":
+        return (f"- {a.label} vs {b.label} ({setting}): medians {a.median:.2f} vs {b.median:.2f} (gap "
+                f"{b.median - a.median:.2f}), {a.n_scored} vs {b.n_scored} scored seed(s): no seed spread to "
+                f"compare (fewer than {MIN_SPREAD_SEEDS} seeds on a side); whether the gap exceeds seed "
+                "variation is unknown\n")
+    return (f"- {a.label} vs {b.label} ({setting}): medians {a.median:.2f} vs {b.median:.2f}, "
+            f"seed ranges [{a.min:.2f}, {a.max:.2f}] vs [{b.min:.2f}, {b.max:.2f}]: "
+            + ("**disjoint: the effect is larger than the seed spread**" if verdict == "disjoint" else
+               "overlapping: not separable from seed variation with these seeds") + "\n")
 
 
 def effects_text(variance: pd.DataFrame) -> str:
     """One line per pair of configurations under the same setting: medians, seed ranges, and whether
-    the ranges are disjoint (the configuration effect is larger than the seed spread)."""
-    lines, n_larger = [], 0
-    for setting, a, b, disjoint in _setting_pairs(variance):
-        n_larger += disjoint
-        lines.append(f"- {a.label} vs {b.label} ({setting}): medians {a.median:.2f} vs {b.median:.2f}, "
-                     f"seed ranges [{a.min:.2f}, {a.max:.2f}] vs [{b.min:.2f}, {b.max:.2f}]: "
-                     + ("**disjoint: the effect is larger than the seed spread**" if disjoint else
-                        "overlapping: not separable from seed variation with these seeds") + "\n")
-    head = (f"Configuration effects against the seed spread ({n_larger} of {len(lines)} pairs larger than the "
-            "spread of their seeds):\n\n" if lines else "No two configurations share a setting: no effect to compare.\n")
-    return head + "".join(lines) + "\n"
+    the ranges are disjoint (the configuration effect is larger than the seed spread); a pair with fewer
+    than two scored seeds on a side is said to have no spread to compare (``n_scored`` column)."""
+    pairs = list(_setting_pairs(variance))
+    n_larger = sum(v == "disjoint" for *_, v in pairs)
+    n_none = sum(v == "no_spread" for *_, v in pairs)
+    if not pairs:
+        return "No two configurations share a setting: no effect to compare.\n\n"
+    none = (f"; {n_none} pair(s) with fewer than {MIN_SPREAD_SEEDS} scored seeds on a side, no spread to "
+            "compare" if n_none else "")
+    head = (f"Configuration effects against the seed spread ({n_larger} of {len(pairs)} pairs larger than the "
+            f"spread of their seeds{none}):\n\n")
+    return head + "".join(_pair_line(*p) for p in pairs) + "\n"
 
 
 def samples_section(runs: pd.DataFrame, records: list[dict], variance: pd.DataFrame, out: Path, *,

@@ -17,6 +17,8 @@ from ganaudit.study.devices import register_resolver
 from ganaudit.study.launch import HydraBatchLauncher
 from ganaudit.study.plan import launcher_facts, plan_from_config, render
 from ganaudit.study.run import run_from_config
+from ganaudit.study.spec import StudySpec
+from ganaudit.study.validate import check_study
 from ganaudit.utils.exits import EXIT_FAILURE, cli_main, report
 
 __all__ = ["main"]
@@ -28,7 +30,8 @@ register_resolver()   # ${ganaudit_parallel_jobs:...} in conf/hydra/launcher/par
 @cli_main
 def main(cfg: DictConfig) -> int:
     """Run (or, with ``plan``, size) the study; print its summary; exit 1 when runs failed or are missing."""
-    if cfg.get("plan"):   # size the study, launch nothing
+    if cfg.get("plan"):   # size the study, launch nothing; refuse what the run would refuse
+        check_study(StudySpec.from_config(cfg.study, cfg.hparam_keys))
         print(render(plan_from_config(cfg, launcher_facts())))
         return 0
     summary = run_from_config(cfg, launcher=HydraBatchLauncher())

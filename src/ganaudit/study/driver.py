@@ -6,14 +6,19 @@ Re-running is safe at any point: a run whose record is ``ok`` or ``diverged`` is
 (key = config hash + seed), a ``failed`` or missing one is (re)launched, and BO resumes from its
 journal (see :mod:`ganaudit.study.bo`). Records are written by the jobs themselves, one per run, so a
 study killed mid-way loses at most the runs that were in flight.
+
+One study at a time per results store: :meth:`StudyDriver.run` holds the store's lock
+(``ganaudit.utils.locks.exclusive``) from before planning until it returns or raises; a second study
+on the same store is refused (LockedError, exit 1) before writing anything.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -23,12 +28,19 @@ from ganaudit.study.spec import RunSpec, StudySpec
 from ganaudit.study.store import FINISHED, ResultsStore, atomic_write_json, run_key
 from ganaudit.study.tasks import STUDY_TASKS
 from ganaudit.utils.errors import ConfigError
+from ganaudit.utils.locks import exclusive
 
 log = logging.getLogger(__name__)
 
 
 class StudyProgress:
-    """A rich progress bar over a study's launched runs (the total grows as BO rounds are planned)."""
+    """A rich progress bar over a study's launched runs (the total grows as BO rounds are planned).
+
+    The bar is stopped while a batch runs (:meth:`paused`) and drawn again after it: runs in this
+    process show their own bars (Lightning's ``RichProgressBar`` reconfigures and clears rich's global
+    console, which would drop a live study bar from the console's stack and make its final ``stop``
+    fail with ``IndexError: pop from empty list``), and two live displays would overwrite each other.
+    """
 
     def __init__(self, description: str) -> None:
         self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -41,6 +53,18 @@ class StudyProgress:
 
     def __exit__(self, *exc: Any) -> None:
         self._bar.stop()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No live bar in the block (the last drawn bar stays on screen); drawn again after it."""
+        live = self._bar.live.is_started
+        if live:
+            self._bar.stop()
+        try:
+            yield
+        finally:
+            if live:
+                self._bar.start()
 
     def add_total(self, n: int) -> None:
         total = self._bar.tasks[0].total or 0
@@ -101,7 +125,8 @@ class StudyDriver:
                    store=self.root, runs=self.entries)
         for start in range(0, len(todo), self.batch_size):
             batch = todo[start:start + self.batch_size]
-            self.counts["lost_jobs"] += self.launcher.launch(batch, self.plan_path)
+            with self.progress.paused() if self.progress is not None else nullcontext():
+                self.counts["lost_jobs"] += self.launcher.launch(batch, self.plan_path)
             self.counts["launched"] += len(batch)
             if self.progress is not None:
                 self.progress.advance(len(batch))
@@ -119,7 +144,13 @@ class StudyDriver:
         return self.spec.expand_static()
 
     def run(self) -> dict:
-        """Run every mode of the study; return and write ``<results>/summary.json``."""
+        """Run every mode of the study, holding the results store's lock; return and write
+        ``<results>/summary.json``. LockedError (nothing written) if another study holds the store."""
+        with exclusive(self.root, what="results store",
+                       hint=" (rerunning this study after it ends resumes it: finished runs are kept)"):
+            return self._run()
+
+    def _run(self) -> dict:
         t0 = time.perf_counter()
         self.execute(self.static_runs())
         if "bo" in self.spec.modes:

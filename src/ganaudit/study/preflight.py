@@ -1,7 +1,8 @@
-"""Before a study plans or launches anything: every dataset it trains on is prepared, the feature
-extractor weights of its evaluation protocol are present and pinned, and its results directory is
-writable. Missing reference statistics are only announced (the first evaluation computes and caches
-them), with the command that makes them ahead of time.
+"""Before a study plans or launches anything: the study file is valid throughout
+(``ganaudit.study.validate.check_study``, the same check as ``plan=true``), every dataset it trains on is
+prepared, the feature extractor weights of its evaluation protocol are present and pinned, and its
+results directory is writable. Missing reference statistics are only announced (the first evaluation
+computes and caches them), with the command that makes them ahead of time.
 
     problems = preflight_study(spec, results_dir)   # DataError / WeightsError / OutputError, one line
 """
@@ -18,6 +19,7 @@ from ganaudit.metrics.protocols import protocol_for
 from ganaudit.metrics.refstats import cache_path, key_fields
 from ganaudit.training.config import compose, validate
 from ganaudit.utils.determinism import kernels_id
+from ganaudit.study.validate import check_study
 from ganaudit.utils.errors import DataError, GanauditError, WeightsError
 from ganaudit.utils.io import check_writable
 
@@ -26,14 +28,13 @@ __all__ = ["study_datasets", "preflight_study"]
 log = logging.getLogger("ganaudit.study")
 
 
-def study_datasets(spec) -> dict[str, dict]:
+def study_datasets(spec, configs: dict | None = None) -> dict[str, dict]:
     """{dataset: {"data_dir", "protocol", "artifacts", "eval", "kernels"}} of the study's configurations, read
     from the training config each configuration composes to (base + configuration overrides), each
-    validated (ConfigError)."""
+    validated (ConfigError); ``configs``: those composed configs, from :func:`check_study`."""
     needs: dict[str, dict] = {}
-    for conf in spec.configurations:
-        cfg = compose([*spec.base, *conf.overrides])
-        validate(cfg)  # a bad option of the study file is a usage error (exit 2), reported first
+    configs = configs if configs is not None else check_study(spec)
+    for cfg in configs.values():
         name = str(cfg.dataset.name)
         ev = cfg.get("eval") or {}
         needs.setdefault(name, {
@@ -72,13 +73,15 @@ def _check_dataset(name: str, need: dict) -> None:
 
 
 def preflight_study(spec, results_dir: str | Path, task: str) -> None:
-    """Check the results directory, and for the ``train`` task every dataset the study needs; raise
-    one error listing every problem found (the first one's type), before any run is planned."""
+    """Check the study (a usage error, exit 2, first), the results directory, and for the ``train`` task
+    every dataset the study needs; raise one error listing every problem found (the first one's type),
+    before any run is planned."""
+    configs = check_study(spec)
     check_writable(results_dir, "study results directory")
     if task != "train":
         return
     problems: list[GanauditError] = []
-    for name, need in study_datasets(spec).items():
+    for name, need in study_datasets(spec, configs).items():
         try:
             _check_dataset(name, need)
         except (DataError, WeightsError) as exc:

@@ -20,6 +20,7 @@ import math
 from pathlib import Path
 from typing import Any, Iterable
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from ganaudit.training.schema import PRIMARY_SCHEMAS, schema_paths, unknown_keys
@@ -107,6 +108,11 @@ def compose(overrides: Iterable[str] = (), config_name: str = "config") -> DictC
     except HydraException as exc:
         raise _schema_error(exc, config_name) or \
             ConfigError(f"invalid overrides {overrides} for conf '{path}': {exc}") from None
+    except yaml.YAMLError as exc:  # a config file that is not YAML
+        mark = getattr(exc, "problem_mark", None)
+        where = f"'{mark.name}' line {mark.line + 1}" if mark else f"a file under '{path}'"
+        raise ConfigError(f"config file {where} is not valid YAML ({getattr(exc, 'problem', None) or exc}); "
+                          "expected a YAML mapping") from None
     finally:
         restore_gh_from_backup(backup)
     unknown = unknown_keys(cfg)  # added with '+': Hydra accepts those even where a schema has no such key

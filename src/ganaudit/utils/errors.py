@@ -24,3 +24,8 @@ class OutputError(GanauditError):
 
 class CheckpointError(GanauditError):
     """A checkpoint that cannot be used: unreadable, or written by another configuration or seed."""
+
+
+class LockedError(GanauditError):
+    """A directory (results store, run directory) that another process is writing: the message names
+    the holder (pid, host, start time, command) and what to do; nothing was written."""
