@@ -2,6 +2,9 @@
 
 ``python -m ganaudit.audit compare audits/reports/demo/runs.csv results/studies/demo``: a fresh run
 against the committed report, bit for bit (ganaudit.audit.compare).
+
+``python -m ganaudit.audit claims STUDY [--claims FILE] [--out DIR]``: verdicts of a study's findings
+(ganaudit.audit.claims_cli).
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         from ganaudit.audit.compare import main as compare
 
         return compare(argv[1:])
+    if argv[:1] == ["claims"]:
+        from ganaudit.audit.claims_cli import main as claims
+
+        return claims(argv[1:])
     args = parser().parse_args(argv)
     opts = AuditOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(AuditOptions)})
     try:

@@ -11,6 +11,7 @@ Output directory (all regenerated from the results store; a reviewer needs only 
     budget.csv/.png    FID vs computational budget (the paper's simulation)
     curves.csv, curves_fid.png, curves_loss.png   FID and losses vs D step per configuration
     verdicts.csv       one row per published row the study covers
+    claims/            the study's findings tested (claims.csv/.json/.md, one PNG per claim; docs/claims.md)
     metrics.json       headline numbers for `dvc metrics show` (incl. the real-data floor and median / floor)
     samples/*.png      per configuration its best run's sample grid, and real test images (audit.samples)
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from ganaudit.audit.budget import NAN_FID_SENTINEL, budget_curves
+from ganaudit.audit.claims_report import claims_section
 from ganaudit.audit.curves import CURVES_SECTION, write_curves
 from ganaudit.audit.plots import budget_plot, top5_boxplot
 from ganaudit.audit.samples import samples_section
@@ -56,6 +58,7 @@ class AuditOptions:
     rel_tol: float = 5e-3
     match_d_steps: bool = True
     floor_max_images: int = 2000       # compute the real-data floor only up to this many images (CPU cost)
+    claims: str = ""                   # claims YAML; '' = audits/claims/<study>.yaml if it exists; 'none'
 
 
 
@@ -129,6 +132,7 @@ def write_audit(results_dir: str | Path, out_dir: str | Path, options: AuditOpti
     out.mkdir(parents=True, exist_ok=True)
     runs = add_scores(store.frame(), opts.metric)
     study = str(runs["study"].dropna().iloc[0]) if runs["study"].notna().any() else "?"
+    claims = claims_section(runs, study, opts.claims, out / "claims")  # a bad claims file stops here, early
     variance = seed_variance(runs, metric=opts.metric, level=opts.ci_level, n_boot=opts.n_boot,
                              seed=opts.bootstrap_seed)
     top = top_fraction(runs, fraction=opts.top_fraction, pool=opts.top_pool,
@@ -162,7 +166,8 @@ def write_audit(results_dir: str | Path, out_dir: str | Path, options: AuditOpti
     paths["metrics"].write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     prov["training"] = _training_numerics(records)
     paths["report"].write_text(_report(study, runs, variance, top, curves, verd, published, opts, prov, samples)
-                               + CURVES_SECTION)
+                               + claims + CURVES_SECTION)
+    paths["claims"] = out / "claims"
     return paths
 
 
