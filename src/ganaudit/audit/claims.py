@@ -27,11 +27,19 @@ import pandas as pd
 
 from ganaudit.audit.budget import simulate_budget
 from ganaudit.audit.claims_spec import Claim, ClaimsFile
-from ganaudit.audit.claims_stats import (bootstrap_diff_ci, cliffs_delta, hodges_lehmann, holm,
-                                         permutation_test, seeds_for_power, statistic_fn, tost)
+from ganaudit.audit.claims_stats import (
+    bootstrap_diff_ci,
+    cliffs_delta,
+    hodges_lehmann,
+    holm,
+    permutation_test,
+    seeds_for_power,
+    statistic_fn,
+    tost,
+)
 
-__all__ = ["PART_COLUMNS", "evaluate_claims", "claim_verdicts", "claim_groups", "coverage", "is_covered",
-           "select_runs", "side_values"]
+__all__ = ["PART_COLUMNS", "evaluate_claims", "evaluate_parts", "claim_verdicts", "claim_groups", "claim_parts",
+           "coverage", "is_covered", "select_runs", "side_values"]
 
 PART_COLUMNS = ["claim", "source", "group", "statistic", "direction", "scale", "unit", "n_a", "n_b", "stat_a",
                 "stat_b", "d", "ci_lo", "ci_hi", "margin", "cliffs_delta", "hl_shift", "test", "p", "p_holm",
@@ -89,7 +97,7 @@ def claim_groups(runs: pd.DataFrame, claim: Claim) -> list[tuple[str, pd.DataFra
     out = []
     for key, grp in either.groupby(list(claim.group_by), sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
-        out.append((", ".join(f"{g}={v}" for g, v in zip(claim.group_by, key)), grp))
+        out.append((", ".join(f"{g}={v}" for g, v in zip(claim.group_by, key, strict=True)), grp))
     return out
 
 
@@ -128,7 +136,10 @@ def _budget_part(a: list, b: list, claim: Claim, seed: int) -> dict:
 
 def _sample_part(a: np.ndarray, b: np.ndarray, claim: Claim, cf: ClaimsFile, seed: int) -> dict:
     stat = statistic_fn(claim.statistic, q=claim.q, threshold=claim.threshold)
-    perm = permutation_test(a, b, stat, n_perm=cf.n_perm, seed=seed)
+    # a spread is tested on deviations from each side's median (the IQR is unchanged): otherwise a
+    # difference of location alone would widen every mixed permutation and hide the spread
+    pa, pb = (a - np.median(a), b - np.median(b)) if claim.statistic == "iqr" else (a, b)
+    perm = permutation_test(pa, pb, stat, n_perm=cf.n_perm, seed=seed)
     ci = bootstrap_diff_ci(a, b, stat, n_boot=cf.n_boot, level=1 - cf.alpha, seed=seed)
     kind = "exact" if perm["exact"] else f"Monte Carlo {cf.n_perm}"
     out = {"stat_a": float(stat(a)), "stat_b": float(stat(b)), "d": perm["d"], **ci,
@@ -158,8 +169,7 @@ def coverage(runs: pd.DataFrame, cf: ClaimsFile) -> dict[str, int]:
             for c in cf.claims}
 
 
-def _part(runs: pd.DataFrame, claim: Claim, cf: ClaimsFile, group: str, seed: int) -> dict:
-    a, b = _sides_of(runs, claim, cf)
+def _part(claim: Claim, cf: ClaimsFile, group: str, a, b, seed: int) -> dict:
     row = {c: math.nan for c in PART_COLUMNS}
     row.update(claim=claim.id, source=claim.source, group=group, statistic=claim.statistic,
                direction=claim.direction, scale=claim.scale, unit=claim.unit, n_a=len(a), n_b=len(b),
@@ -169,7 +179,7 @@ def _part(runs: pd.DataFrame, claim: Claim, cf: ClaimsFile, group: str, seed: in
     if claim.statistic == "budget":
         row.update(_budget_part(a, b, claim, seed))
     else:
-        row.update(_sample_part(np.asarray(a), np.asarray(b), claim, cf, seed))
+        row.update(_sample_part(np.asarray(a, float), np.asarray(b, float), claim, cf, seed))
     row["verdict"] = "pending"  # decided once the whole file's p-values are Holm-adjusted
     return row
 
@@ -194,20 +204,32 @@ def _decide(row: dict, alpha: float) -> str:
     return "supported" if wanted else "contradicted"
 
 
+def claim_parts(runs: pd.DataFrame, cf: ClaimsFile) -> list[tuple[Claim, str, object, object]]:
+    """(claim, group, values of a, values of b) for every part of every claim of ``cf`` over ``runs``."""
+    return [(claim, group, *_sides_of(grp, claim, cf)) for claim in cf.claims
+            for group, grp in claim_groups(runs, claim)]
+
+
 def evaluate_claims(runs: pd.DataFrame, cf: ClaimsFile) -> pd.DataFrame:
     """One row per claim part (``PART_COLUMNS``), Holm-adjusted over the whole file, with verdicts."""
-    rows, parts = [], []
-    for i, claim in enumerate(cf.claims):
-        for j, (group, grp) in enumerate(claim_groups(runs, claim)):
-            rows.append(_part(grp, claim, cf, group, _seed(cf, i, j)))
-            parts.append(claim)
+    return evaluate_parts(claim_parts(runs, cf), cf)
+
+
+def evaluate_parts(parts: list, cf: ClaimsFile) -> pd.DataFrame:
+    """:func:`evaluate_claims` on parts given as (claim, group, a, b): the statistics without the frame
+    (a part's random streams are seeded by the file's seed, its claim's index and the part's index)."""
+    rows, index = [], {c.id: i for i, c in enumerate(cf.claims)}
+    seen: dict[str, int] = {}
+    for claim, group, a, b in parts:
+        j = seen[claim.id] = seen.get(claim.id, -1) + 1
+        rows.append(_part(claim, cf, group, a, b, _seed(cf, index[claim.id], j)))
     table = pd.DataFrame(rows, columns=PART_COLUMNS + ["se"])
     covered = table["verdict"] != "not covered"
     # the family: every p-value of a covered part (equivalence parts bring two: equivalent, not equivalent)
     fam = [(i, "p") for i in table.index[covered]]
     fam += [(i, "p_nonequiv") for i in table.index[covered & (table["direction"] == "equivalent")]]
     adj = holm([table.at[i, c] for i, c in fam]) if fam else []
-    for (i, c), p in zip(fam, adj):
+    for (i, c), p in zip(fam, adj, strict=True):
         table.at[i, f"{c}_holm"] = p
     for i in table.index[covered]:
         row = table.loc[i]

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ganaudit.audit.claims import PART_COLUMNS, claim_groups, select_runs, claim_verdicts, evaluate_claims, side_values
+from ganaudit.audit.claims import PART_COLUMNS, claim_groups, claim_verdicts, evaluate_claims, select_runs, side_values
 from ganaudit.audit.claims_spec import Claim, ClaimsFile
 
 __all__ = ["write_claims", "claims_markdown", "write_empty_claims"]
@@ -64,7 +64,7 @@ def claims_markdown(parts: pd.DataFrame, verdicts: pd.DataFrame, cf: ClaimsFile,
     lines += [f"| {r.claim} | {r.source} | **{r.verdict}** | {r.covered}/{r.parts} |" for r in verdicts.itertuples()]
     cols = ["group", "n_a", "n_b", "stat_a", "stat_b", "d", "ci_lo", "ci_hi", "cliffs_delta", "hl_shift", "p",
             "p_holm", "verdict", "n_needed"]
-    for claim, r in zip(cf.claims, verdicts.itertuples()):
+    for claim, r in zip(cf.claims, verdicts.itertuples(), strict=True):
         lines += [f"\n{heading}# {claim.id}: {r.verdict}\n", f"> {claim.statement}\n",
                   f"Cites: {claim.cites}. Test: {_sides(claim)}.\n"]
         if claim.choice:
@@ -80,7 +80,7 @@ def claim_plot(runs: pd.DataFrame, claim: Claim, cf: ClaimsFile, path: Path) -> 
     """Both sides' values side by side (box + points) for each group of the claim (at most 8 panels)."""
     groups = claim_groups(runs, claim)[:8]
     fig, axes = plt.subplots(1, len(groups), figsize=(2.6 * len(groups) + 1.4, 3.6), squeeze=False)
-    for ax, (name, grp) in zip(axes[0], groups):
+    for ax, (name, grp) in zip(axes[0], groups, strict=True):
         sides = [side_values(select_runs(grp, sel), claim, cf.unscored_fid) for sel in (claim.a, claim.b)]
         if claim.statistic == "budget":
             sides = [np.asarray([np.median(s) for s in side]) for side in sides]

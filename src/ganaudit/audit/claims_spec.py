@@ -119,7 +119,7 @@ def _claim(raw: Any, where: str) -> Claim:
     cid = raw.get("id")
     if not isinstance(cid, str) or not cid.replace("_", "").replace("-", "").isalnum():
         raise ConfigError(f"{where} field 'id' = {cid!r}: expected a name of letters, digits, '_' or '-'")
-    where = f"{where.rsplit(' ', 1)[0]} claim '{cid}'"
+    where = f"{where.rsplit(' claim #', 1)[0]} claim '{cid}'"
     for key in raw:
         if key not in _CLAIM_FIELDS:
             raise _unknown(where, str(key), _CLAIM_FIELDS)

@@ -7,6 +7,7 @@ applied along the last axis, so permutations and bootstrap resamples are evaluat
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from typing import Callable
@@ -55,15 +56,23 @@ def statistic_fn(name: str, *, q: float | None = None, threshold: float | None =
     return table[name]
 
 
+@functools.lru_cache(maxsize=64)
+def _all_splits(n: int, n_a: int) -> np.ndarray:
+    """Every split of ``n`` pooled values into n_a + (n - n_a): ``[C(n, n_a), n]`` indices, read-only."""
+    rows = []
+    for pick in itertools.combinations(range(n), n_a):
+        chosen = set(pick)
+        rows.append(list(pick) + [i for i in range(n) if i not in chosen])
+    out = np.asarray(rows, dtype=np.int64)
+    out.flags.writeable = False
+    return out
+
+
 def _splits(n: int, n_a: int, n_perm: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
     """Index permutations of ``n`` pooled values ``[P, n]`` (first n_a: side a): all splits when there
     are at most ``n_perm`` of them (exact test), else ``n_perm`` random ones."""
     if math.comb(n, n_a) <= n_perm:
-        rows = []
-        for pick in itertools.combinations(range(n), n_a):
-            rest = [i for i in range(n) if i not in set(pick)]
-            rows.append(list(pick) + rest)
-        return np.asarray(rows, dtype=np.int64), True
+        return _all_splits(n, n_a), True
     return np.argsort(rng.random((n_perm, n)), axis=1), False
 
 
