@@ -1,7 +1,7 @@
 """``ganaudit audit claims STUDY [--claims FILE] [--out DIR]`` (= ``python -m ganaudit.audit claims ...``).
 
 STUDY is a results directory (``records/`` inside) or a study name (``results/studies/STUDY``). The
-claims file defaults to ``audits/claims/<study name>.yaml``, the output to ``audits/claims/out/<study>``.
+claims file defaults to ``audits/claims/<study name>.yaml``, the output to ``results/claims/<study name>``.
 Writes claims.csv, claims.json, claims.md and one PNG per claim (docs/claims.md) and prints the verdict
 table. Exit 0 with any verdict, 2 on a bad option or claims file, 1 on missing or bad records.
 """
@@ -20,7 +20,7 @@ __all__ = ["add_arguments", "claims_main", "main"]
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("study", help="results directory of a study, or its name (results/studies/<name>)")
     p.add_argument("--claims", default=None, help="claims YAML (default: audits/claims/<study name>.yaml)")
-    p.add_argument("--out", default=None, help="output directory (default: audits/claims/out/<study name>)")
+    p.add_argument("--out", default=None, help="output directory (default: results/claims/<study name>)")
     p.add_argument("--metric", default=None, choices=("fid_min", "fid_final"),
                    help="score of a run for every claim (default: each claim's own, fid_min)")
     return p
@@ -54,7 +54,7 @@ def claims_main(args: argparse.Namespace) -> int:
         runs = ResultsStore(results).frame()
         if runs.empty:
             raise DataError(f"no run records in {results / 'records'}; run the study first")
-        out = Path(args.out) if args.out else Path("audits/claims/out") / results.name
+        out = Path(args.out) if args.out else Path("results") / "claims" / results.name
         if out.exists() and not out.is_dir():
             raise ConfigError(f"option '--out' = '{out}': exists and is not a directory")
         result = write_claims(runs, cf, out)

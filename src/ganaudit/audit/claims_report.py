@@ -79,7 +79,7 @@ def claims_markdown(parts: pd.DataFrame, verdicts: pd.DataFrame, cf: ClaimsFile,
 def claim_plot(runs: pd.DataFrame, claim: Claim, cf: ClaimsFile, path: Path) -> Path:
     """Both sides' values side by side (box + points) for each group of the claim (at most 8 panels)."""
     groups = claim_groups(runs, claim)[:8]
-    fig, axes = plt.subplots(1, len(groups), figsize=(2.6 * len(groups) + 1.4, 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(groups), figsize=(max(5.0, 2.6 * len(groups) + 1.4), 3.8), squeeze=False)
     for ax, (name, grp) in zip(axes[0], groups, strict=True):
         sides = [side_values(select_runs(grp, sel), claim, cf.unscored_fid) for sel in (claim.a, claim.b)]
         if claim.statistic == "budget":
@@ -92,11 +92,15 @@ def claim_plot(runs: pd.DataFrame, claim: Claim, cf: ClaimsFile, path: Path) -> 
         ax.set_xticks([1, 2])
         ax.set_xticklabels([f"a (n={len(sides[0])})", f"b (n={len(sides[1])})"], fontsize=8)
         ax.set_title(name, fontsize=8)
+        if claim.statistic == "frac_above":
+            ax.axhline(claim.threshold, color="grey", linestyle="--", linewidth=1)
         if claim.scale == "log":
             ax.set_yscale("log")
     ylabel = {"frac_diverged": "diverged (1) / not (0)"}.get(claim.statistic, f"{claim.metric} (lower is better)")
     axes[0][0].set_ylabel(ylabel + (" per setting" if claim.unit == "settings" else ""))
-    fig.suptitle(f"{claim.id}: a={claim.a} vs b={claim.b}", fontsize=9)
+    sel = [", ".join(f"{k}={v}" for k, v in side.items()) for side in (claim.a, claim.b)]
+    fig.suptitle(f"{claim.id}\na: {sel[0]}   vs   b: {sel[1]}   ({claim.statistic}, claimed a {claim.direction} b)",
+                 fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
