@@ -95,6 +95,8 @@ def test_report_gains_a_claims_section(tmp_path, claims_file):
     assert "\n## Claims\n" in report and "| ns_better | icml | **supported** | 1/1 |" in report
     assert "![ns_better](claims/ns_better.png)" in report
     assert (tmp_path / "audit" / "claims" / "claims.csv").is_file()
+    counts = json.loads(paths["metrics"].read_text())["claims"]
+    assert counts == {"supported": 1, "contradicted": 0, "inconclusive": 1, "not covered": 1}
     none = write_audit(results, tmp_path / "plain", AuditOptions(budget_reps=20, n_boot=100, claims="none"))
     assert "No claims file for study `synthetic`" in none["report"].read_text()
     assert pd.read_csv(tmp_path / "plain" / "claims" / "claims.csv").empty

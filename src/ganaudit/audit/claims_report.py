@@ -146,19 +146,24 @@ def write_empty_claims(out_dir: str | Path, reason: str) -> None:
     (out / "claims.md").write_text(f"# Claims\n\n{reason}\n")
 
 
-def claims_section(runs: pd.DataFrame, study: str, claims_option: str, out_dir: str | Path) -> str:
-    """The audit report's "Claims" section, its files written to ``out_dir`` (always: empty when the study
-    has no claims file). ``claims_option``: a claims YAML, '' for ``audits/claims/<study>.yaml`` when it
-    exists, or 'none'."""
+VERDICTS = ("supported", "contradicted", "inconclusive", "not covered")
+
+
+def claims_section(runs: pd.DataFrame, study: str, claims_option: str, out_dir: str | Path) -> tuple[str, dict]:
+    """The audit report's "Claims" section and its verdict counts (for metrics.json), its files written to
+    ``out_dir`` (always: empty tables when the study has no claims file). ``claims_option``: a claims
+    YAML, '' for ``audits/claims/<study>.yaml`` when it exists, or 'none'."""
     from ganaudit.audit.claims_spec import load_claims
 
     path = Path(claims_option) if claims_option not in ("", "none") else Path("audits/claims") / f"{study}.yaml"
     if claims_option == "none" or (not claims_option and not path.is_file()):
         reason = f"No claims file for study `{study}` (expected `{path}`; docs/claims.md)."
         write_empty_claims(out_dir, reason)
-        return f"\n## Claims\n\n{reason}\n"
-    result = write_claims(runs, load_claims(path), out_dir)
+        return f"\n## Claims\n\n{reason}\n", {}
+    cf = load_claims(path)
+    result = write_claims(runs, cf, out_dir)
     link = Path(out_dir).name + "/"
-    return "\n" + claims_markdown(result["parts"], result["verdicts"], load_claims(path), link_dir=link) + \
-        "\nEvery number of this section: `" + link + "claims.csv` (one row per claim part) and `" + link + \
-        "claims.json`.\n"
+    counts = {v: int((result["verdicts"]["verdict"] == v).sum()) for v in VERDICTS}
+    return ("\n" + claims_markdown(result["parts"], result["verdicts"], cf, link_dir=link)
+            + f"\nEvery number of this section: `{link}claims.csv` (one row per claim part) and "
+            f"`{link}claims.json`.\n"), counts

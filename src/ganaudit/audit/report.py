@@ -133,7 +133,7 @@ def write_audit(results_dir: str | Path, out_dir: str | Path, options: AuditOpti
     out.mkdir(parents=True, exist_ok=True)
     runs = add_scores(store.frame(), opts.metric)
     study = str(runs["study"].dropna().iloc[0]) if runs["study"].notna().any() else "?"
-    claims = claims_section(runs, study, opts.claims, out / "claims")  # a bad claims file stops here, early
+    claims, claim_counts = claims_section(runs, study, opts.claims, out / "claims")  # a bad claims file: early
     variance = seed_variance(runs, metric=opts.metric, level=opts.ci_level, n_boot=opts.n_boot,
                              seed=opts.bootstrap_seed)
     top = top_fraction(runs, fraction=opts.top_fraction, pool=opts.top_pool,
@@ -163,6 +163,7 @@ def write_audit(results_dir: str | Path, out_dir: str | Path, options: AuditOpti
     metrics = {**_metrics(study, runs, variance, verd), "score": opts.metric,
                "protocols": ",".join(sorted(prov["protocols"])), "code_versions": ",".join(prov["code_versions"]),
                "data_seeds": ",".join(sorted({str((r.get("config") or {}).get("data_seed")) for r in records})),
+               "claims": claim_counts,  # verdict -> number of claims ({} without a claims file)
                **floor}  # floor, best_median_over_floor, effects_larger_than_seed_spread
     paths["metrics"].write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     prov["training"] = _training_numerics(records)
