@@ -4,6 +4,7 @@ the verdicts keep their error rate (per claim and, with Holm, for the whole file
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ganaudit.audit.claims import evaluate_claims, evaluate_parts
@@ -114,3 +115,32 @@ def test_every_number_is_reproducible_from_the_seed():
     other = evaluate_claims(runs, claims_file(claim("loc"), claim("sp", "iqr", "greater"), n_perm=300, n_boot=100,
                                               seed=10))
     assert not one["ci_lo"].equals(other["ci_lo"])
+
+
+def _settings_frame(a_by_setting, b_by_setting):
+    rows = []
+    for side, loss, settings in (("a", "ns", a_by_setting), ("b", "wgan", b_by_setting)):
+        for j, seeds in enumerate(settings):
+            for s, v in enumerate(seeds):
+                rows.append({"label": side, "setting": f"s{j}", "seed": s, "status": "ok", "fid_min": v,
+                             "fid_final": v, "loss": loss, "dataset": "d", "arch": "x", "norm": "none",
+                             "penalty": "none", "source": "grid"})
+    return pd.DataFrame(rows)
+
+
+def test_budget_claim_by_hand_and_planted():
+    # one seed per setting: E[min of k = 2 of n = 4 drawn without replacement] = sum_i v_(i) C(n-i, 1) / C(4, 2)
+    a, b = [10.0, 20.0, 30.0, 40.0], [50.0, 60.0, 70.0, 80.0]
+    exact_a = (10 * 3 + 20 * 2 + 30 * 1) / 6
+    cf = claims_file(claim("budget", "budget", "less", k=2, unit="settings"))
+    t = evaluate_claims(_settings_frame([[v] for v in a], [[v] for v in b]), cf).iloc[0]
+    assert t["stat_a"] == pytest.approx(exact_a, rel=0.05)   # 200 repetitions of the study's simulation
+    assert t["stat_b"] == pytest.approx(exact_a + 40, rel=0.05)
+    # 4 vs 4 settings, complete separation: 2 of the 70 splits reach |d|; 200 random permutations estimate it
+    assert t["cliffs_delta"] == -1.0 and 0.01 < t["p"] < 0.07
+    rng = np.random.default_rng(8)
+    good = [list(20 + rng.normal(0, 1, 3)) for _ in range(8)]
+    bad = [list(60 + rng.normal(0, 1, 3)) for _ in range(8)]
+    t = evaluate_claims(_settings_frame(good, bad), cf).iloc[0]
+    assert t["verdict"] == "supported" and t["p"] == pytest.approx(1 / 201, abs=1e-15)
+    assert evaluate_claims(_settings_frame(good[:1], bad), cf).iloc[0]["verdict"] == "not covered"  # 1 < k
