@@ -158,3 +158,13 @@ def test_plan_lists_and_checks_claims(tmp_path):
     with pytest.raises(ConfigError, match="study 's' field 'claims': 'gp_help' .* did you mean 'gp_helps'"):
         study_claims({"name": "s", "claims": ["gp_help"]}, f)
     assert study_claims({"name": "s", "claims": ["x"]}, tmp_path / "none.yaml") == (["x"], None)
+
+
+def test_the_findings_file_on_a_store_that_covers_none_of_it(tmp_path, capsys):
+    results = _store(tmp_path / "results", n=3)  # NS vs WGAN on digits, no norm or penalty side
+    out = tmp_path / "k"
+    assert audit_main(["claims", str(results), "--claims", str(ROOT / "audits/claims/kurach2019.yaml"),
+                       "--out", str(out)]) == 0
+    verdicts = [line.split()[0] for line in capsys.readouterr().out.splitlines()[:-1]]
+    assert len(verdicts) == 25 and set(verdicts) == {"not"}  # "not covered" for every claim
+    assert len(list(out.glob("*.png"))) == 25

@@ -92,9 +92,11 @@ def claim_plot(runs: pd.DataFrame, claim: Claim, cf: ClaimsFile, path: Path) -> 
         ax.set_xticks([1, 2])
         ax.set_xticklabels([f"a (n={len(sides[0])})", f"b (n={len(sides[1])})"], fontsize=8)
         ax.set_title(name, fontsize=8)
+        if not all(len(x) for x in sides):
+            ax.text(0.5, 0.5, "not covered", ha="center", va="center", transform=ax.transAxes, color="grey")
         if claim.statistic == "frac_above":
             ax.axhline(claim.threshold, color="grey", linestyle="--", linewidth=1)
-        if claim.scale == "log":
+        if claim.scale == "log" and any(len(x) and (x > 0).all() for x in sides):
             ax.set_yscale("log")
     ylabel = {"frac_diverged": "diverged (1) / not (0)"}.get(claim.statistic, f"{claim.metric} (lower is better)")
     axes[0][0].set_ylabel(ylabel + (" per setting" if claim.unit == "settings" else ""))
