@@ -11,6 +11,7 @@ Output directory (all regenerated from the results store; a reviewer needs only 
     budget.csv/.png    FID vs computational budget (the paper's simulation)
     curves.csv, curves_fid.png, curves_loss.png   FID and losses vs D step per configuration
     verdicts.csv       one row per published row the study covers
+    claims/            the study's findings tested (claims.csv/.json/.md, one PNG per claim; docs/claims.md)
     metrics.json       headline numbers for `dvc metrics show` (incl. the real-data floor and median / floor)
     samples/*.png      per configuration its best run's sample grid, and real test images (audit.samples)
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from ganaudit.audit.budget import NAN_FID_SENTINEL, budget_curves
+from ganaudit.audit.claims_report import claims_section
 from ganaudit.audit.curves import CURVES_SECTION, write_curves
 from ganaudit.audit.plots import budget_plot, top5_boxplot
 from ganaudit.audit.samples import samples_section
@@ -56,6 +58,7 @@ class AuditOptions:
     rel_tol: float = 5e-3
     match_d_steps: bool = True
     floor_max_images: int = 2000       # compute the real-data floor only up to this many images (CPU cost)
+    claims: str = ""                   # claims YAML; '' = audits/claims/<study>.yaml if it exists; 'none'
 
 
 
@@ -107,7 +110,8 @@ def _training_numerics(records: list[dict]) -> str:
         order = "`data_seed = 547` for every run (one data order for all seeds, as the study's DEFAULT_DATASET_SEED)"
     else:
         order = f"`data_seed` in {{{', '.join(data)}}}"
-    adam = sorted({str((c.get("optim") or {}).get("impl", "torch (no optim.impl key: older ganaudit)")) for c, _ in cfgs})
+    adam = sorted({str((c.get("optim") or {}).get("impl", "torch (no optim.impl key: older ganaudit)"))
+                   for c, _ in cfgs})
     prec = sorted({str((c.get("trainer") or {}).get("precision", "?")) for c, _ in cfgs})
     return (f"Training numerics of the runs: data order {order}; Adam `optim.impl` = {', '.join(adam)}; "
             f"`trainer.precision` = {', '.join(prec)}.\n\n")
@@ -129,6 +133,7 @@ def write_audit(results_dir: str | Path, out_dir: str | Path, options: AuditOpti
     out.mkdir(parents=True, exist_ok=True)
     runs = add_scores(store.frame(), opts.metric)
     study = str(runs["study"].dropna().iloc[0]) if runs["study"].notna().any() else "?"
+    claims, claim_counts = claims_section(runs, study, opts.claims, out / "claims")  # a bad claims file: early
     variance = seed_variance(runs, metric=opts.metric, level=opts.ci_level, n_boot=opts.n_boot,
                              seed=opts.bootstrap_seed)
     top = top_fraction(runs, fraction=opts.top_fraction, pool=opts.top_pool,
@@ -158,11 +163,13 @@ def write_audit(results_dir: str | Path, out_dir: str | Path, options: AuditOpti
     metrics = {**_metrics(study, runs, variance, verd), "score": opts.metric,
                "protocols": ",".join(sorted(prov["protocols"])), "code_versions": ",".join(prov["code_versions"]),
                "data_seeds": ",".join(sorted({str((r.get("config") or {}).get("data_seed")) for r in records})),
+               "claims": claim_counts,  # verdict -> number of claims ({} without a claims file)
                **floor}  # floor, best_median_over_floor, effects_larger_than_seed_spread
     paths["metrics"].write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     prov["training"] = _training_numerics(records)
     paths["report"].write_text(_report(study, runs, variance, top, curves, verd, published, opts, prov, samples)
-                               + CURVES_SECTION)
+                               + claims + CURVES_SECTION)
+    paths["claims"] = out / "claims"
     return paths
 
 
@@ -216,7 +223,8 @@ def _report(study, runs, variance, top, curves, verd, published, opts, prov, sam
         f"exploration runs (BO/random, order `{opts.explore_order}`); {opts.budget_reps} repetitions (seed "
         f"{opts.budget_seed}); mean of the minimum {opts.metric} within budget k. Finished runs without FID "
         f"score {opts.unscored_fid}. Table: budget 1 and full budget.\n\n![budget](budget.png)\n\n",
-        _table(best.rename(columns={"first": "k=1", "last": "k=all"}), ["label", "k=1", "k=all"]) if len(curves) else "_(none)_\n",
+        (_table(best.rename(columns={"first": "k=1", "last": "k=all"}), ["label", "k=1", "k=all"])
+         if len(curves) else "_(none)_\n"),
         "\n## Comparison with the published numbers\n\n",
         RULE.format(level=opts.ci_level, n_boot=opts.n_boot, seed=opts.bootstrap_seed, min_seeds=opts.min_seeds)
         + f" Matching: dataset, arch, loss, norm, penalty (λ), lr/β1/β2 within {opts.rel_tol:.1%}, n_dis"

@@ -3,7 +3,8 @@ ganaudit.audit``): write a study's audit report (ganaudit.audit.report).
 
 ``ganaudit audit compare audits/reports/demo/runs.csv results/studies/demo``: a fresh run against the
 committed report, bit for bit (ganaudit.cli.compare). ``ganaudit audit verdict ...``: check one reported
-FID against seeds (ganaudit.cli.verdict).
+FID against seeds (ganaudit.cli.verdict). ``ganaudit audit claims STUDY [--claims FILE] [--out DIR]``: verdicts
+of a study's findings (ganaudit.cli.claims).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from ganaudit.audit.report import AuditOptions, write_audit
 from ganaudit.cli.args import ArgumentParser
+from ganaudit.cli.claims import main as claims
 from ganaudit.cli.compare import main as compare
 from ganaudit.utils.determinism import add_mode_flag, enforce
 from ganaudit.utils.errors import GanauditError
@@ -45,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["compare"]:
         return compare(argv[1:])
+    if argv[:1] == ["claims"]:
+        return claims(argv[1:])
     args = parser().parse_args(argv)
     opts = AuditOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(AuditOptions)})
     try:

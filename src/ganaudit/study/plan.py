@@ -9,6 +9,8 @@ steps x seconds per D step, the step times being the measured ones of ``resource
 calls (with ``hydra/launcher=slurm``: SLURM arrays, each of at most ``launch.batch_size`` tasks, at most
 ``array_parallelism`` running at once) and the wall time if each array's tasks all run at once up to
 that cap. Runs already finished in the results store are not counted as to do. Nothing is launched.
+Last, the findings the study covers: its ``claims`` key (ids of ``audits/claims/kurach2019.yaml``,
+checked against that file; ``ganaudit audit claims`` tests them once the study has run).
 
 What the estimate leaves out: evaluation (an Inception FID of 10k fakes is ~5 s on the H200, about
 0.1% of a 100K-step ResNet19 run), queueing, data loading on slow file systems, and widths/batch
@@ -29,8 +31,36 @@ from hydra.core.hydra_config import HydraConfig
 from ganaudit.study.spec import Configuration, StudySpec
 from ganaudit.study.store import ResultsStore
 from ganaudit.training.config import compose
+from ganaudit.utils.errors import ConfigError
+from ganaudit.utils.repo import repo_root
 
 COSTS_PATH = Path(__file__).resolve().parents[1] / "resources" / "step_costs.yaml"
+#: the findings file a study's ``claims`` key refers to (relative to the repository root)
+CLAIMS_FILE = Path("audits") / "claims" / "kurach2019.yaml"
+
+
+def study_claims(study: Any, claims_file: Path | None = None) -> tuple[list[str], Path | None]:
+    """The ``claims`` ids of a study node, checked against the claims file's ids (ConfigError naming the
+    study, the id and the nearest known one). Without the file (an installed package, no checkout) the
+    ids are listed unchecked and the path is None."""
+    import difflib
+
+    raw = study.get("claims") if hasattr(study, "get") else None
+    ids = [str(i) for i in (list(raw) if raw is not None else [])]
+    if claims_file is None:
+        root = repo_root()
+        claims_file = root / CLAIMS_FILE if root is not None else None
+    if claims_file is None or not Path(claims_file).is_file():
+        return ids, None
+    doc = yaml.safe_load(Path(claims_file).read_text()) or {}
+    known = [str(c.get("id")) for c in doc.get("claims") or [] if isinstance(c, dict)]
+    name = study.get("name") if hasattr(study, "get") else "?"
+    for cid in ids:
+        if cid not in known:
+            near = difflib.get_close_matches(cid, known, n=1)
+            hint = f"did you mean '{near[0]}'?" if near else f"expected ids of {claims_file}"
+            raise ConfigError(f"study '{name}' field 'claims': '{cid}' is not a claim of {claims_file}; {hint}")
+    return ids, Path(claims_file)
 
 
 def load_costs(path: str | Path = COSTS_PATH) -> dict:
@@ -80,6 +110,8 @@ class Plan:
     costs: dict
     calls: list[list[float | None]] = field(default_factory=list)   # per launcher call: run seconds
     warnings: list[str] = field(default_factory=list)
+    claims: list[str] = field(default_factory=list)                 # ids of the findings it covers
+    claims_file: Path | None = None
 
     @property
     def runs(self) -> int:
@@ -222,6 +254,8 @@ def render(plan: Plan) -> str:
               f"{kind}: {len(plan.calls):,} of <= {plan.batch_size} runs (launch.batch_size), "
               f"{plan.concurrency} running at once (hydra/launcher={name})",
               f"wall time if each call's runs start at once up to that cap: {plan.wall_hours():,.1f} h"]
+    covered = ", ".join(plan.claims) if plan.claims else "none (study key 'claims')"
+    lines.append(f"findings covered ({CLAIMS_FILE}{'' if plan.claims_file else ', ids unchecked'}): {covered}")
     lines += [f"warning: {w}" for w in plan.warnings]
     return "\n".join(lines)
 
@@ -239,5 +273,8 @@ def launcher_facts() -> dict:
 def plan_from_config(cfg: Any, launcher: Mapping[str, Any]) -> Plan:
     """The plan of the composed ``run_study`` config ``cfg`` with the launcher's ``launcher_facts``."""
     spec = StudySpec.from_config(cfg.study, cfg.hparam_keys)
+    claims, claims_file = study_claims(cfg.study)  # a wrong id is refused before anything is sized
     store = ResultsStore(Path(str(cfg.results_dir)))
-    return make_plan(spec, batch_size=int(cfg.launch.batch_size), launcher=launcher, records=store.records())
+    plan = make_plan(spec, batch_size=int(cfg.launch.batch_size), launcher=launcher, records=store.records())
+    plan.claims, plan.claims_file = claims, claims_file
+    return plan

@@ -17,9 +17,8 @@ from ganaudit.data.stages import params_datasets
 from ganaudit.metrics.features import EXTRACTORS
 from ganaudit.metrics.protocols import protocol_for
 from ganaudit.metrics.refstats import cache_path, key_fields
-from ganaudit.training.config import compose, validate
-from ganaudit.utils.determinism import kernels_id
 from ganaudit.study.validate import check_study
+from ganaudit.utils.determinism import kernels_id
 from ganaudit.utils.errors import DataError, GanauditError, WeightsError
 from ganaudit.utils.io import check_writable
 
