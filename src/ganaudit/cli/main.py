@@ -34,15 +34,18 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "data": Subcommand("ganaudit.data.__main__", False, "info | fetch | prepare | verify a dataset"),
     "study": Subcommand("ganaudit.study.__main__", True, "run a study (configurations x hyperparameters x seeds)"),
     "audit": Subcommand("ganaudit.audit.__main__", False,
-                        "audit a study's results; 'audit verdict' checks a reported FID against seeds"),
+                        "audit a study's results; 'audit verdict' checks a reported FID against seeds, "
+                        "'audit explain' finds the protocol variant behind it"),
     "weights": Subcommand("ganaudit.metrics.fetch_weights", False, "fetch | ensure feature-extractor weights"),
 }
 # Subcommands whose determinism mode is set in the environment before torch is imported (a restart of
 # the same command line, as `python -m ganaudit.<module>` does): subcommand -> primary config name.
-REEXEC_CONFIG = {"train": "config", "study": "run_study", "evaluate": "evaluate", "audit verdict": "evaluate"}
+REEXEC_CONFIG = {"train": "config", "study": "run_study", "evaluate": "evaluate", "audit verdict": "evaluate",
+                 "audit explain": "evaluate"}
 # ... and the argparse subcommands that take --determinism (default portable) for the same reason
 REEXEC_FLAG = {"audit"}
 AUDIT_VERDICT = Subcommand("ganaudit.audit.claim", False, "verdict for one published row or claimed FID")
+AUDIT_EXPLAIN = Subcommand("ganaudit.audit.explain_cli", False, "which protocol variant explains a claimed FID")
 
 
 def usage() -> str:
@@ -57,6 +60,8 @@ def usage() -> str:
 def _resolve(name: str, rest: list[str]) -> tuple[str, Subcommand, list[str]]:
     if name == "audit" and rest[:1] == ["verdict"]:
         return "audit verdict", AUDIT_VERDICT, rest[1:]
+    if name == "audit" and rest[:1] == ["explain"]:
+        return "audit explain", AUDIT_EXPLAIN, rest[1:]
     return name, SUBCOMMANDS[name], rest
 
 
