@@ -349,3 +349,17 @@ def explain(setup: Setup, sources: list[Source], claim: float, split_sizes: dict
             "ci_meaning": f"{setup.level:.0%} interval for one reported FID: mean over inputs and streams +- t * "
                           "sqrt(training-seed variance + sampling variance + variance of the mean)"}
 
+
+
+def plain_scores(setup: Setup, sources: list[Source], split_sizes: dict[str, int]) -> dict:
+    """The protocol as is on every source: FIDs per stream (generators) or one FID and a bootstrap
+    variance (sample files), combined by :func:`variance_components` (the verdict's sampling part)."""
+    fakes, reals, stats = {}, {}, {}
+    n_fake = setup.proto.counts(setup.dataset)[1]
+    for i, s in enumerate(sources):
+        for k in range(setup.streams if s.kind == "generator" else 1):
+            feats = fake_features(setup, s, gen_key({}), {post_key({}): n_fake}, n_fake, k)
+            fakes[(i, gen_key({}), post_key({}), k)] = feats[post_key({})]
+    rkey = real_key({}, setup.proto)
+    reals[rkey] = real_features(setup, rkey, setup.proto.counts(setup.dataset)[0] or split_sizes[rkey[0]])
+    return score_variant(setup, {}, sources, fakes, reals, stats)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ganaudit.audit.explain import AXES, STANDARD_SIZES, Setup, candidates, combine, cost, explain
-from ganaudit.audit.explain_io import load_source, render, write_outputs
+from ganaudit.audit.explain_io import load_source, make_setup, render, write_outputs
 from ganaudit.utils.errors import ConfigError, GanauditError
 from ganaudit.utils.exits import exit_code, report
 
@@ -50,46 +50,21 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _setup(opts, sources_info) -> tuple[Setup, dict]:
-    import torch
-
-    from ganaudit.data import open_split
-    from ganaudit.metrics.features import EXTRACTORS
-    from ganaudit.metrics.protocols import protocol_for
-
     datasets = {i.get("dataset") for i in sources_info if i.get("dataset")}
     if opts.dataset:
         datasets.add(opts.dataset)
     if len(datasets) != 1:
         raise ConfigError(f"inputs are on {len(datasets)} datasets ({', '.join(sorted(datasets)) or 'none known'});"
                           " expected one (pass --dataset for sample files)")
-    dataset = datasets.pop()
-    proto = protocol_for(dataset, opts.protocol)
-    data_dir = Path(opts.root) / "data" / "prepared" / dataset
-    views: dict = {}
-
-    def view(split):
-        if split not in views:
-            views[split] = open_split(dataset, split, data_dir)
-        return views[split]
-
     axes = tuple(a for a in opts.axes.split(",") if a)
     bad = [a for a in axes if a not in AXES]
     if bad or opts.streams < 2 or opts.max_changes < 0:
         raise ConfigError(f"option '--axes' = {bad[0]!r}: expected names from {', '.join(AXES)}" if bad else
                           f"options '--streams' = {opts.streams} / '--max-changes' = {opts.max_changes}; "
                           "expected --streams >= 2 and --max-changes >= 0")
-    sizes = tuple(int(s) for s in opts.sizes.split(",") if s)
-    extractor = EXTRACTORS.get(proto.extractor)(Path(opts.artifacts) / "weights").to(opts.device)
-    setup = Setup(proto=proto, dataset=dataset, extractor=extractor, open_split=view, streams=opts.streams,
-                  n_boot=opts.n_boot, level=opts.level, max_changes=opts.max_changes,
-                  device=torch.device(opts.device), sizes=sizes, axes=axes)
-    split_sizes = {}
-    for split in ("test", "train"):
-        try:
-            split_sizes[split] = len(view(split))
-        except GanauditError:
-            split_sizes[split] = 0
-    return setup, split_sizes
+    return make_setup(datasets.pop(), opts.protocol, opts.root, opts.artifacts, opts.device, streams=opts.streams,
+                      n_boot=opts.n_boot, level=opts.level, max_changes=opts.max_changes,
+                      sizes=tuple(int(x) for x in opts.sizes.split(",") if x), axes=axes)
 
 
 def _per_image_seconds(setup: Setup, split_sizes: dict) -> float:

@@ -59,6 +59,38 @@ def load_source(path: Path, config=None, value_range=None) -> tuple[Source, dict
                       f"file ({', '.join(CHECKPOINT_SUFFIXES)}) or samples (.npz, .npy, PNG folder)")
 
 
+def make_setup(dataset: str, protocol: str, root, artifacts, device: str = "cpu", **options):
+    """(Setup, split sizes) for ``dataset`` under ``protocol``: the extractor from ``artifacts/weights``,
+    splits from ``root/data/prepared/<dataset>``; ``options`` are :class:`Setup` fields."""
+    import torch
+
+    from ganaudit.audit.explain import Setup
+    from ganaudit.data import open_split
+    from ganaudit.metrics.features import EXTRACTORS
+    from ganaudit.metrics.protocols import protocol_for
+    from ganaudit.utils.errors import GanauditError
+
+    proto = protocol_for(dataset, protocol)
+    data_dir = Path(root) / "data" / "prepared" / dataset
+    views: dict = {}
+
+    def view(split):
+        if split not in views:
+            views[split] = open_split(dataset, split, data_dir)
+        return views[split]
+
+    extractor = EXTRACTORS.get(proto.extractor)(Path(artifacts) / "weights").to(device)
+    setup = Setup(proto=proto, dataset=dataset, extractor=extractor, open_split=view, device=torch.device(device),
+                  **options)
+    split_sizes = {}
+    for split in ("test", "train"):
+        try:
+            split_sizes[split] = len(view(split))
+        except GanauditError:
+            split_sizes[split] = 0
+    return setup, split_sizes
+
+
 def render(result: dict, top: int = 15) -> str:
     """The text report: claim, plain protocol, ranked variants (top ``top``), verdict line."""
     plain = result["plain"]
