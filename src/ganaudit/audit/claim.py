@@ -194,10 +194,13 @@ def sampling_part(seeds: list[dict], claim: Claim, opts: argparse.Namespace) -> 
 
 
 def _combined(scores_by_input: list, sampling: list, level: float) -> dict | None:
-    """Variance components over inputs with sampling; None when no input has it."""
+    """Variance components over inputs with sampling; None when no input has it. Each input's streams are
+    anchored at its score (``score + v_k - v_0``): a run directory's score is its fid_min, which may come
+    from another checkpoint than the one whose streams were drawn (when that checkpoint was not kept)."""
     if not any(sampling):
         return None
-    values = [smp["values"] if smp else [score] for score, smp in zip(scores_by_input, sampling, strict=True)]
+    values = [[score + v - smp["values"][0] for v in smp["values"]] if smp else [score]
+              for score, smp in zip(scores_by_input, sampling, strict=True)]
     boot = [smp["var_sampling"] if smp and len(smp["values"]) == 1 else None for smp in sampling]
     return variance_components(values, boot, level=level)
 
