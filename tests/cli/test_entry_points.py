@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ganaudit.cli.main import AUDIT_VERDICT, SUBCOMMANDS
+from ganaudit.cli.main import AUDIT_EXPLAIN, AUDIT_VERDICT, SUBCOMMANDS
 
 SCRIPT = Path(sys.executable).parent / "ganaudit"
 
@@ -30,6 +30,7 @@ BAD = {
     "data": ["prepare", "digits", "--bogus"],   # unknown flag
     "audit": ["--results", "r", "--out", "o", "--bogus"],
     "audit verdict": ["--claim-fid", "1", "x.npz", "--bogus"],
+    "audit explain": ["--claim-fid", "1", "x.npz", "--bogus"],
     "weights": ["fetch", "inception", "--bogus"],
     "refstats": ["digits", "--bogus"],
     "floor": ["digits", "--bogus"],
@@ -37,7 +38,8 @@ BAD = {
     "determinism": ["env", "nope"],             # unknown choice
     "digits-cnn": ["train", "--bogus"],
 }
-COMMANDS = {**{name: sub.python_m for name, sub in SUBCOMMANDS.items()}, "audit verdict": AUDIT_VERDICT.python_m}
+COMMANDS = {**{name: sub.python_m for name, sub in SUBCOMMANDS.items()}, "audit verdict": AUDIT_VERDICT.python_m,
+            "audit explain": AUDIT_EXPLAIN.python_m}
 
 
 def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:

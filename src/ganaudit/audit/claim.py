@@ -11,6 +11,12 @@ study audit uses (``fid_min``: minimum FID over its evaluated checkpoints; a div
 is counted, not scored). The verdict is :func:`ganaudit.audit.verdict.decide` on the bootstrap CI of the
 median of the scores, with the rule (:data:`ganaudit.audit.verdict.RULE`) printed beside it.
 
+Two levels of randomness: each generator input (a checkpoint, or a run directory's minimum-FID
+checkpoint) is also scored on ``--streams`` K latent streams (stream 0 = the protocol's), each sample
+file gets a bootstrap over its fakes; with the seeds' spread these give the sampling and training-seed
+variance components (:func:`ganaudit.audit.stats.variance_components`), and the verdict is then decided
+on their combined CI. A CI whose half-width exceeds ``--tolerance`` x the claim is ``inconclusive``.
+
 With ``--row``, every input whose configuration is known must have the row's dataset, architecture,
 loss, normalization, penalty (and λ), lr, β1, β2, n_dis and (unless ``--any-d-steps``) D steps; inputs
 from two configurations, or two inputs of the same run, are refused. Exit 0 with any verdict, 2 on
@@ -27,12 +33,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ganaudit.audit.stats import describe
-from ganaudit.audit.verdict import RULE, decide, load_published, matches
+from ganaudit.audit.stats import describe, variance_components
+from ganaudit.audit.verdict import INCONCLUSIVE_RULE, RULE, decide, load_published, matches
 from ganaudit.metrics.checkpoints import load_generator
 from ganaudit.metrics.evaluate import CHECKPOINT_SUFFIXES, evaluate_samples
 from ganaudit.utils.determinism import MODE_ENV, enforce
-from ganaudit.utils.errors import ConfigError, DataError
+from ganaudit.utils.errors import ConfigError, DataError, GanauditError
 
 __all__ = ["Claim", "published_claim", "seed_score", "check_claim", "render"]
 
@@ -148,22 +154,88 @@ def _check_inputs(seeds: list[dict]) -> None:
                           "expected the seeds of one configuration")
 
 
-def check_claim(claim: Claim, seeds: list[dict], opts: argparse.Namespace) -> dict:
-    """The verdict dict: claim, per-seed scores, median and CI, verdict and the rule in words."""
+SAMPLING_RULE = ("Two levels: the verdict's CI is the {level:.0%} CI of the mean FID over inputs from "
+                 "variance components (sampling: K={streams} latent streams per generator, stream 0 the "
+                 "protocol's, or a bootstrap over the fakes for sample files; training seeds: the inputs' "
+                 "spread); the seed-only bootstrap CI of the median is kept as ci_lo_seeds / ci_hi_seeds.")
+
+
+def sampling_part(seeds: list[dict], claim: Claim, opts: argparse.Namespace) -> list[dict | None]:
+    """Per input: ``{"values": FIDs per latent stream | [FID], "boot_var": None | variance, "method"}``,
+    or None where no sampling is possible (a run directory without checkpoints, ``--streams 0``)."""
+    if not opts.streams:
+        return [None] * len(seeds)
+    from ganaudit.audit.explain import plain_scores
+    from ganaudit.audit.explain_io import load_source, make_setup
+
+    out: list[dict | None] = []
+    setups: dict = {}
+    for s in seeds:
+        path = Path(s["input"])
+        runnable = not path.is_dir() or (path / "checkpoints" / "last.ckpt").is_file() or \
+            not (path / "result.json").is_file()
+        dataset = claim.get("dataset") or s.get("dataset")
+        if s["score"] is None or not runnable or not dataset:
+            out.append(None)
+            continue
+        source, _ = load_source(path, opts.config)
+        if str(dataset) not in setups:
+            setups[str(dataset)] = make_setup(str(dataset), opts.protocol, opts.root, opts.artifacts, opts.device,
+                                              streams=opts.streams, n_boot=opts.sampling_boot, level=opts.level)
+        setup, sizes = setups[str(dataset)]
+        row = plain_scores(setup, [source], sizes)
+        boot = source.kind == "samples"
+        out.append({"values": row["values"][0], "var_sampling": row["var_sampling"],
+                    "method": f"bootstrap over fakes ({opts.sampling_boot} resamples)" if boot
+                    else f"{opts.streams} latent streams"})
+    return out
+
+
+def _combined(scores_by_input: list, sampling: list, level: float) -> dict | None:
+    """Variance components over inputs with sampling; None when no input has it. Each input's streams are
+    anchored at its score (``score + v_k - v_0``): a run directory's score is its fid_min, which may come
+    from another checkpoint than the one whose streams were drawn (when that checkpoint was not kept)."""
+    if not any(sampling):
+        return None
+    values = [[score + v - smp["values"][0] for v in smp["values"]] if smp else [score]
+              for score, smp in zip(scores_by_input, sampling, strict=True)]
+    boot = [smp["var_sampling"] if smp and len(smp["values"]) == 1 else None for smp in sampling]
+    return variance_components(values, boot, level=level)
+
+
+def check_claim(claim: Claim, seeds: list[dict], opts: argparse.Namespace, sampling: list | None = None) -> dict:
+    """The verdict dict: claim, per-seed scores, median and CI, the sampling and seed components when
+    ``sampling`` (:func:`sampling_part`) has any, verdict and the rule in words."""
     for s in seeds:
         if s.get("config") is not None and claim.get("row") is not None:
             check_row(claim, s["config"], s["input"], opts.match_d_steps)
     _check_inputs(seeds)
     scores = [s["score"] for s in seeds if s["score"] is not None]
     stats = describe(scores, level=opts.level, n_boot=opts.n_boot, seed=opts.bootstrap_seed)
-    verdict = decide(claim["fid"], scores, min_seeds=opts.min_seeds, ci=(stats["ci_lo"], stats["ci_hi"]))
+    tolerance = getattr(opts, "tolerance", None)
+    scored = [(s["score"], smp) for s, smp in zip(seeds, sampling or [None] * len(seeds), strict=True)
+              if s["score"] is not None]
+    comb = _combined([a for a, _ in scored], [b for _, b in scored], opts.level) if scored else None
+    ci = (comb["ci"][0], comb["ci"][1]) if comb else (stats["ci_lo"], stats["ci_hi"])
+    verdict = decide(claim["fid"], scores, min_seeds=opts.min_seeds, ci=ci, tolerance=tolerance)
     rule = RULE.format(level=opts.level, n_boot=opts.n_boot, seed=opts.bootstrap_seed, min_seeds=opts.min_seeds)
+    if comb:
+        rule += " " + SAMPLING_RULE.format(level=opts.level, streams=opts.streams)
+    if tolerance is not None:
+        rule += " " + INCONCLUSIVE_RULE.format(tolerance=tolerance)
     datasets = sorted({str(s["dataset"]) for s in seeds if s.get("dataset")})
-    return {"claim_fid": claim["fid"], "row_id": claim.get("row_id"),
-            "dataset": claim.get("dataset") or ", ".join(datasets) or None,
-            "seeds": [{k: v for k, v in s.items() if k != "config"} for s in seeds],
-            "n_inputs": len(seeds), "n_scored": len(scores), "median": stats["median"],
-            "ci_lo": stats["ci_lo"], "ci_hi": stats["ci_hi"], "verdict": verdict, "rule": rule}
+    out = {"claim_fid": claim["fid"], "row_id": claim.get("row_id"),
+           "dataset": claim.get("dataset") or ", ".join(datasets) or None,
+           "seeds": [{k: v for k, v in s.items() if k != "config"} for s in seeds],
+           "n_inputs": len(seeds), "n_scored": len(scores), "median": stats["median"],
+           "ci_lo": ci[0], "ci_hi": ci[1], "ci_lo_seeds": stats["ci_lo"], "ci_hi_seeds": stats["ci_hi"],
+           "verdict": verdict, "rule": rule, "tolerance": tolerance, "components": None}
+    if comb:
+        out["components"] = {"mean": comb["mean"], "var_sampling": comb["var_sampling"],
+                             "var_seed": comb["var_seed"], "method": comb["method"],
+                             "sampling": [smp and {"method": smp["method"], "values": smp["values"]}
+                                          for _, smp in scored]}
+    return out
 
 
 def render(result: dict) -> str:
@@ -174,9 +246,16 @@ def render(result: dict) -> str:
     for s in result["seeds"]:
         score = "-" if s["score"] is None else f"{s['score']:.4f}"
         lines.append(f"{str(s['seed']):>6}  {score:>12}  {str(s['step']):>8}  {str(s['status']):<11}  {s['input']}")
-    lines += ["", f"median {result['median']:.4f}, CI [{result['ci_lo']:.4f}, {result['ci_hi']:.4f}] over "
-              f"{result['n_scored']} scored of {result['n_inputs']} seeds", f"verdict: {result['verdict']}",
-              f"rule: {result['rule']}"]
+    lines += ["", f"median {result['median']:.4f}, CI [{result['ci_lo_seeds']:.4f}, {result['ci_hi_seeds']:.4f}] "
+              f"over {result['n_scored']} scored of {result['n_inputs']} seeds"]
+    comp = result.get("components")
+    if comp:
+        methods = sorted({s["method"] for s in comp["sampling"] if s})
+        seed_sd = "n/a (one input)" if comp["var_seed"] != comp["var_seed"] else f"{comp['var_seed'] ** 0.5:.4f}"
+        lines += [f"sampling ({'; '.join(methods)}): sd {comp['var_sampling'] ** 0.5:.4f}; training seeds: sd "
+                  f"{seed_sd}; combined CI of the mean {comp['mean']:.4f}: [{result['ci_lo']:.4f}, "
+                  f"{result['ci_hi']:.4f}] ({comp['method']})"]
+    lines += [f"verdict: {result['verdict']}", f"rule: {result['rule']}"]
     return "\n".join(lines)
 
 

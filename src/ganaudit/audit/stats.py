@@ -83,3 +83,52 @@ def seed_variance(runs: pd.DataFrame, *, metric: str = "fid_min", level: float =
                      "n_failed": int((status == "failed").sum()), "n_scored": int(grp["score"].notna().sum()),
                      **describe(grp["score"].dropna().to_numpy(), level=level, n_boot=n_boot, seed=seed)})
     return pd.DataFrame(rows, columns=VARIANCE_COLUMNS)
+
+
+#: how :func:`variance_components` combines the two levels of randomness (printed in every verdict)
+COMPONENTS_METHOD = ("variance components (one-way random effects, method of moments): sampling variance = "
+                     "mean within-input variance (over latent streams, or a bootstrap over the fakes for sample "
+                     "files); training-seed variance = max(0, variance of the input means - mean sampling "
+                     "variance of a mean); CI of the mean over inputs with Student t")
+
+
+def variance_components(values: list, sampling_var: list | None = None, *, level: float = 0.95) -> dict:
+    """Two levels of randomness in FIDs: ``values[i]`` = FIDs of input i [K_i] (one per latent stream).
+
+    ``sampling_var[i]`` (optional) replaces the within-input variance of input i (a bootstrap variance
+    for a sample file with one value). Returns ``mean``, ``var_sampling`` (one FID's sampling variance),
+    ``var_seed`` (training-seed variance), ``ci`` (``level`` CI of the mean over inputs: t with n-1 dof
+    on the input means when n >= 2, else t with K-1 dof on the streams, else normal with the bootstrap
+    variance), ``pi`` (the interval one reported FID, from a new run on a new stream, falls in) and the
+    counts. Hand check: values [[1, 3], [5, 7]] -> mean 4, var_sampling 2, var_seed 8 - 1 = 7.
+    """
+    from scipy.stats import norm, t
+
+    groups = [np.asarray(v, dtype=np.float64).ravel() for v in values]
+    if not groups or any(g.size == 0 for g in groups):
+        raise ValueError("variance_components needs at least one value per input")
+    within = [float(np.var(g, ddof=1)) if g.size > 1 else math.nan for g in groups]
+    if sampling_var is not None:
+        within = [w if sv is None else float(sv) for w, sv in zip(within, sampling_var, strict=True)]
+    means = np.array([g.mean() for g in groups])
+    ks = np.array([g.size for g in groups], dtype=np.float64)
+    known = [w for w in within if math.isfinite(w)]
+    var_sampling = float(np.mean(known)) if known else math.nan
+    n = len(groups)
+    mean = float(means.mean())
+    if n >= 2:
+        var_between = float(np.var(means, ddof=1))
+        var_mean_sampling = float(np.nanmean([w / k for w, k in zip(within, ks, strict=True)])) if known else 0.0
+        var_seed = max(0.0, var_between - var_mean_sampling)
+        se2, q = var_between / n, float(t.ppf((1 + level) / 2, n - 1))
+    else:
+        var_seed = math.nan
+        k = int(ks[0])
+        se2 = var_sampling / k if known else math.nan
+        q = float(t.ppf((1 + level) / 2, k - 1)) if k > 1 else float(norm.ppf((1 + level) / 2))
+    half = q * math.sqrt(se2) if math.isfinite(se2) else math.nan
+    spread = (0.0 if not math.isfinite(var_seed) else var_seed) + (var_sampling if known else 0.0) + se2
+    half_pi = q * math.sqrt(spread) if math.isfinite(spread) else math.nan
+    return {"mean": mean, "var_sampling": var_sampling, "var_seed": var_seed, "ci": [mean - half, mean + half],
+            "pi": [mean - half_pi, mean + half_pi], "n_inputs": n, "streams": [int(k) for k in ks],
+            "level": level, "method": COMPONENTS_METHOD}

@@ -10,6 +10,8 @@ the median of our scored seeds (``ganaudit.audit.stats``) and FID lower = better
   * ``reproduced``: ci_lo <= published <= ci_hi;
   * ``better``: ci_hi < published (our median is credibly lower);
   * ``worse``: published < ci_lo.
+  * ``inconclusive`` (only where a ``tolerance`` is given, as ``audit verdict`` does): published inside
+    a CI whose half-width exceeds ``tolerance`` x published (:data:`INCONCLUSIVE_RULE`).
 Caveat carried into the report: no published row says whether its FID is one run or a 5-seed median.
 """
 
@@ -23,13 +25,17 @@ import pandas as pd
 
 from ganaudit.utils.errors import DataError
 
-VERDICTS = ("reproduced", "better", "worse", "too few seeds")
+VERDICTS = ("reproduced", "better", "worse", "too few seeds", "inconclusive")
 
 RULE = ("Verdict per published row: CI = percentile-bootstrap {level:.0%} CI of the median FID over our "
         "seeds with a finite score (n_boot={n_boot}, bootstrap seed {seed}); fewer than {min_seeds} "
         "scored seeds -> 'too few seeds'; published inside [ci_lo, ci_hi] -> 'reproduced'; published "
         "above ci_hi -> 'better' (ours lower); published below ci_lo -> 'worse'. Diverged seeds without "
         "FID are counted (n_diverged) but have no score.")
+
+INCONCLUSIVE_RULE = ("Inconclusive: a claim inside [ci_lo, ci_hi] whose CI half-width (ci_hi - ci_lo) / 2 exceeds "
+                     "{tolerance:.0%} of the claimed FID is 'inconclusive' (too wide to call it reproduced); a claim "
+                     "outside the CI keeps 'better' / 'worse'.")
 
 #: published_models.csv spellings -> ganaudit option names
 DATASETS = {"celebahq128": "celeba_hq_128", "lsun_bedroom": "lsun_bedroom", "cifar10": "cifar10"}
@@ -94,13 +100,16 @@ def matches(pub: pd.Series, run: pd.Series, *, rel_tol: float = 5e-3, match_d_st
     return not match_d_steps or _num(run.get("d_steps")) == float(pub["d_steps"])
 
 
-def decide(published: float, scores, *, min_seeds: int = 3, ci: tuple[float, float]) -> str:
-    """The verdict for one published FID against our finite seed ``scores`` with bootstrap ``ci``."""
+def decide(published: float, scores, *, min_seeds: int = 3, ci: tuple[float, float],
+           tolerance: float | None = None) -> str:
+    """The verdict for one published FID against our finite seed ``scores`` with bootstrap ``ci``;
+    ``tolerance`` (relative): 'inconclusive' instead of 'reproduced' when the CI's half-width exceeds
+    tolerance x published."""
     if len(scores) < min_seeds:
         return "too few seeds"
     lo, hi = ci
     if lo <= published <= hi:
-        return "reproduced"
+        return "inconclusive" if tolerance is not None and (hi - lo) / 2 > tolerance * abs(published) else "reproduced"
     return "better" if hi < published else "worse"
 
 

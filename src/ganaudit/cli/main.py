@@ -41,7 +41,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                         "ganaudit.study"),
     "audit": Subcommand("ganaudit.cli.audit", False,
                         "audit a study's results; 'audit verdict' checks a reported FID against seeds, "
-                        "'audit compare' a fresh run against a committed report", "ganaudit.audit"),
+                        "'audit explain' which protocol variant explains it, 'audit compare' a fresh run against a "
+                        "committed report", "ganaudit.audit"),
     "weights": Subcommand("ganaudit.cli.weights", False, "fetch | ensure feature-extractor weights",
                           "ganaudit.metrics.fetch_weights"),
     "refstats": Subcommand("ganaudit.cli.refstats", False, "reference statistics of a dataset's real split",
@@ -57,9 +58,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 }
 AUDIT_VERDICT = Subcommand("ganaudit.cli.verdict", False, "verdict for one published row or claimed FID",
                            "ganaudit.audit.claim")
+AUDIT_EXPLAIN = Subcommand("ganaudit.cli.explain", False, "which protocol variant explains a claimed FID",
+                           "ganaudit")
 # Subcommands whose determinism mode is set in the environment before torch is imported (a restart of
 # the same command line): subcommand -> primary config name ...
-REEXEC_CONFIG = {"train": "config", "study": "run_study", "evaluate": "evaluate", "audit verdict": "evaluate"}
+REEXEC_CONFIG = {"train": "config", "study": "run_study", "evaluate": "evaluate", "audit verdict": "evaluate",
+                 "audit explain": "evaluate"}
 # ... and the argparse subcommands that take --determinism (default portable) for the same reason
 REEXEC_FLAG = {"audit", "refstats", "floor"}
 
@@ -76,6 +80,8 @@ def usage() -> str:
 def _resolve(name: str, rest: list[str]) -> tuple[str, Subcommand, list[str]]:
     if name == "audit" and rest[:1] == ["verdict"]:
         return "audit verdict", AUDIT_VERDICT, rest[1:]
+    if name == "audit" and rest[:1] == ["explain"]:
+        return "audit explain", AUDIT_EXPLAIN, rest[1:]
     return name, SUBCOMMANDS[name], rest
 
 

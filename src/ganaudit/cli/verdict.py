@@ -43,6 +43,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--level", type=float, default=0.95, help="bootstrap CI level")
     p.add_argument("--n-boot", type=int, default=10_000)
     p.add_argument("--bootstrap-seed", type=int, default=0)
+    p.add_argument("--streams", type=int, default=5,
+                   help="latent streams per generator input for the sampling variance (0: seeds only)")
+    p.add_argument("--sampling-boot", type=int, default=200, help="bootstrap resamples over a sample file's fakes")
+    p.add_argument("--tolerance", type=float, default=0.10,
+                   help="relative CI half-width above which the verdict is 'inconclusive' (default 0.10)")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     return p
 
@@ -65,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"input '{missing[0]}': no such file or directory; expected a checkpoint, "
                               "generator file, sample file/folder or run directory")
         seeds = [claim_mod.seed_score(path, claim, opts) for path in opts.inputs]
-        result = claim_mod.check_claim(claim, seeds, opts)
+        result = claim_mod.check_claim(claim, seeds, opts, claim_mod.sampling_part(seeds, claim, opts))
     except GanauditError as exc:
         report(str(exc))
         return exit_code(exc)  # 2 for a bad option or input, 1 when reading or evaluating one fails
