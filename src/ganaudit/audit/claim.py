@@ -38,7 +38,7 @@ from ganaudit.audit.verdict import INCONCLUSIVE_RULE, RULE, decide, load_publish
 from ganaudit.metrics.checkpoints import load_generator
 from ganaudit.metrics.evaluate import CHECKPOINT_SUFFIXES, evaluate_samples
 from ganaudit.utils.determinism import MODE_ENV, enforce
-from ganaudit.utils.errors import ConfigError, DataError, GanauditError
+from ganaudit.utils.errors import ConfigError, DataError
 
 __all__ = ["Claim", "published_claim", "seed_score", "check_claim", "render"]
 

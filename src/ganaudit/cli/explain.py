@@ -106,11 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         result = explain(setup, sources, opts.claim_fid, split_sizes, progress=progress_iter)
         if opts.out is not None:
             paths = write_outputs(result, opts.out)
-            print(f"written: {', '.join(str(p) for p in paths.values())}", file=sys.stderr)  # noqa: T201
+            print(f"written: {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
     except GanauditError as exc:
         report(str(exc))
         return exit_code(exc)
-    print(render(result))  # noqa: T201
+    print(render(result))
     return 0
 
 
