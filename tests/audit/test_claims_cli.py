@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from ganaudit.audit.__main__ import main as audit_main
 from ganaudit.audit.claims import coverage, evaluate_claims
 from ganaudit.audit.claims_spec import load_claims
 from ganaudit.audit.report import AuditOptions, write_audit
+from ganaudit.cli.audit import main as audit_main
 from ganaudit.study.plan import study_claims
 from ganaudit.study.store import ResultsStore
 from ganaudit.utils.errors import ConfigError

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from ganaudit.study.__main__ import main
+from ganaudit.cli.study import main
 from ganaudit.training.config import conf_dir
 from ganaudit.utils.exits import hydra_cli
 from tests.study.test_launchers import REPO, env_for
