@@ -11,7 +11,7 @@ import pytest
 import torch
 from scipy.stats import t
 
-from ganaudit.audit.claim import main as verdict
+from ganaudit.cli.verdict import main as verdict
 from ganaudit.audit.stats import variance_components
 from ganaudit.audit.verdict import decide
 from tests.metrics.conftest import TinyGenerator, digits_view, digits_weights  # noqa: F401 (fixtures)
