@@ -20,6 +20,7 @@ or tf32.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 
@@ -101,7 +102,7 @@ def lightning_steps(arch, norm, width, batch, steps, device, images: np.ndarray)
                          enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
                          use_distributed_sampler=False, callbacks=[timer], deterministic=False)
     trainer.fit(module, datamodule=GANDataModule.from_arrays(images, batch_size=batch, seed=0))
-    return [b - a for a, b in zip(timer.starts, timer.starts[1:])]
+    return [b - a for a, b in itertools.pairwise(timer.starts)]
 
 
 def step_flops(arch, norm, width, batch, device) -> int:

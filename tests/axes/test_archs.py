@@ -240,10 +240,10 @@ def test_spectral_d_updates_every_sn_vector_per_train_forward_only(arch):
     d(x)
     after = vectors()
     assert len(after) == len(d.penalized_weights())
-    assert all(not torch.equal(a, b) for a, b in zip(before, after))
+    assert all(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
     d.eval()
     d(x)
-    assert all(torch.equal(a, b) for a, b in zip(after, vectors()))
+    assert all(torch.equal(a, b) for a, b in zip(after, vectors(), strict=True))
 
 
 @pytest.mark.parametrize("arch", ARCHS.names())

@@ -94,7 +94,7 @@ def test_portable_bits_hold_under_every_cap_we_can_set():
     if "avx512f" in determinism.cpu_summary()["flags"]:
         cap_sets.append({"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE", "OPENBLAS_CORETYPE": "SkylakeX"})
     base, *capped = probes(*[("portable", caps, COMBOS, (0,), 6) for caps in [{}, *cap_sets]])
-    for caps, out in zip(cap_sets, capped):
+    for caps, out in zip(cap_sets, capped, strict=True):
         assert out["runs"] == base["runs"], caps
 
 

@@ -20,7 +20,7 @@ def top5_boxplot(top: pd.DataFrame, path: str | Path, *, title: str, ylabel: str
     if len(rows):
         ax.boxplot(list(rows["top_scores"]), showfliers=True)
         ax.set_xticks(range(1, len(rows) + 1))
-        ax.set_xticklabels([f"{lab}\n(n={n}/{p})" for lab, n, p in zip(rows["label"], rows["n_top"], rows["n_pool"])],
+        ax.set_xticklabels([f"{lab}\n(n={n}/{p})" for lab, n, p in zip(rows["label"], rows["n_top"], rows["n_pool"], strict=True)],
                            rotation=30, ha="right", fontsize=8)
     else:
         ax.text(0.5, 0.5, "no scored runs", ha="center", va="center", transform=ax.transAxes)

@@ -188,7 +188,7 @@ def parse_configurations(raw: Mapping) -> list[Configuration]:
     if axes:
         names = list(axes)
         for combo in itertools.product(*(_axis_values(n, axes[n]) for n in names)):
-            pairs = {n: value for n, (value, _) in zip(names, combo)}
+            pairs = {n: value for n, (value, _) in zip(names, combo, strict=True)}
             overrides = tuple(o for _, ovs in combo for o in ovs)
             label = ",".join(f"{k}={v}" for k, v in pairs.items())
             configs.append(Configuration(label=label, overrides=overrides, axes=pairs))
