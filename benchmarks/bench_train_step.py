@@ -13,8 +13,8 @@ Ratios: lightning/bare (target <= 1.05), bare_gp/bare (paper: GP "roughly double
 With --device cuda it also counts the FLOPs of one D+G step (torch.utils.flop_counter) and prints the
 achieved TFLOP/s and its fraction of the peak given by --peak-tflops (default: H100 SXM dense FP32 67
 and TF32 495). --precision sets the CUDA arithmetic as ``trainer.precision`` does: 32-true (default,
-exact float32, TF32 off; figures measured before trainer.precision existed ran with PyTorch's default, TF32 cuDNN convolutions)
-or tf32.
+exact float32, TF32 off; figures measured before trainer.precision existed ran with PyTorch's default,
+TF32 cuDNN convolutions) or tf32.
 """
 
 from __future__ import annotations
