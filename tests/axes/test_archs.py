@@ -204,7 +204,8 @@ def test_sample_z_is_uniform_minus_one_one():
 
 
 BAD = [
-    ("sndcgan", 32, "batch", {}, r"option 'norm'.*SNDCGAN's D supports only none/spectral.*allowed values: none, spectral"),
+    ("sndcgan", 32, "batch", {},
+     r"option 'norm'.*SNDCGAN's D supports only none/spectral.*allowed values: none, spectral"),
     ("sndcgan", 32, "layer", {}, r"option 'norm'.*allowed values: none, spectral"),
     ("sndcgan", 36, "spectral", {}, r"option 'dataset.resolution'.*36.*multiples of 8"),
     ("resnet19", 32, "spectral", {}, r"option 'dataset.resolution'.*resnet19.*32.*128 only"),
@@ -259,7 +260,8 @@ def test_eval_mode_generator_is_per_sample(arch):
     torch.testing.assert_close(g(z)[:1], g(z[:1]), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize(("arch", "norm"), [("sndcgan", "spectral"), ("resnet_cifar", "batch"), ("resnet_cifar", "spectral")])
+@pytest.mark.parametrize(("arch", "norm"),
+                         [("sndcgan", "spectral"), ("resnet_cifar", "batch"), ("resnet_cifar", "spectral")])
 def test_state_dict_round_trip_resumes_bit_identically(arch, norm):
     """A checkpoint holds everything that drives the next step: raw weights, SN vectors, BN stats."""
     g, d = _build(arch, 32, norm, seed=0)

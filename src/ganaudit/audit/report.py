@@ -107,7 +107,8 @@ def _training_numerics(records: list[dict]) -> str:
         order = "`data_seed = 547` for every run (one data order for all seeds, as the study's DEFAULT_DATASET_SEED)"
     else:
         order = f"`data_seed` in {{{', '.join(data)}}}"
-    adam = sorted({str((c.get("optim") or {}).get("impl", "torch (no optim.impl key: older ganaudit)")) for c, _ in cfgs})
+    adam = sorted({str((c.get("optim") or {}).get("impl", "torch (no optim.impl key: older ganaudit)"))
+                   for c, _ in cfgs})
     prec = sorted({str((c.get("trainer") or {}).get("precision", "?")) for c, _ in cfgs})
     return (f"Training numerics of the runs: data order {order}; Adam `optim.impl` = {', '.join(adam)}; "
             f"`trainer.precision` = {', '.join(prec)}.\n\n")
@@ -216,7 +217,8 @@ def _report(study, runs, variance, top, curves, verd, published, opts, prov, sam
         f"exploration runs (BO/random, order `{opts.explore_order}`); {opts.budget_reps} repetitions (seed "
         f"{opts.budget_seed}); mean of the minimum {opts.metric} within budget k. Finished runs without FID "
         f"score {opts.unscored_fid}. Table: budget 1 and full budget.\n\n![budget](budget.png)\n\n",
-        _table(best.rename(columns={"first": "k=1", "last": "k=all"}), ["label", "k=1", "k=all"]) if len(curves) else "_(none)_\n",
+        (_table(best.rename(columns={"first": "k=1", "last": "k=all"}), ["label", "k=1", "k=all"])
+         if len(curves) else "_(none)_\n"),
         "\n## Comparison with the published numbers\n\n",
         RULE.format(level=opts.ci_level, n_boot=opts.n_boot, seed=opts.bootstrap_seed, min_seeds=opts.min_seeds)
         + f" Matching: dataset, arch, loss, norm, penalty (λ), lr/β1/β2 within {opts.rel_tol:.1%}, n_dis"

@@ -134,7 +134,8 @@ def effects_text(variance: pd.DataFrame) -> str:
                      + ("**disjoint: the effect is larger than the seed spread**" if disjoint else
                         "overlapping: not separable from seed variation with these seeds") + "\n")
     head = (f"Configuration effects against the seed spread ({n_larger} of {len(lines)} pairs larger than the "
-            "spread of their seeds):\n\n" if lines else "No two configurations share a setting: no effect to compare.\n")
+            "spread of their seeds):\n\n" if lines
+            else "No two configurations share a setting: no effect to compare.\n")
     return head + "".join(lines) + "\n"
 
 

@@ -127,7 +127,8 @@ def verify_store(data_dir: Path, expected: dict,
     """Recompute every shard digest of ``data_dir`` against ``expected``; [] if identical.
 
     Each problem names the split, the item position and id, and the shard file; ``on_shard`` is
-    called after each shard is hashed (progress). Stops a split at its first problem (later shards of that split are reported only if its first problem is fixed).
+    called after each shard is hashed (progress). Stops a split at its first problem (later shards of that
+    split are reported only if its first problem is fixed).
     """
     problems: list[str] = []
     for split in SPLITS:

@@ -68,7 +68,8 @@ def _check_dataset(name: str, need: dict) -> None:
     fields = key_fields(proto, name, real.manifest_digest, extractor.weights_sha256, n_cfg or len(real),
                         need.get("kernels", "portable-cpu"))
     if not cache_path(need["artifacts"], fields).is_file():
-        cmd = f"python -m ganaudit.metrics.refstats {name} --data-dir {need['data_dir']} --artifacts {need['artifacts']}"
+        cmd = (f"python -m ganaudit.metrics.refstats {name} --data-dir {need['data_dir']} "
+               f"--artifacts {need['artifacts']}")
         log.warning("reference statistics of %s under protocol %s are not cached; the first evaluation "
                     "computes them (ahead of time: %s)", name, proto.name, _stage("refstats", name, cmd))
 
