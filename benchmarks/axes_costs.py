@@ -1,4 +1,4 @@
-"""Cost of the landscape axes, measured side by side in one run (issue 2, part 1).
+"""Cost of the landscape axes, measured side by side in one run.
 
 Prints, per architecture:
   * one D update (D on real + D on fake, NS loss, + penalty, backward) for each (norm, penalty) pair,

@@ -1,4 +1,4 @@
-"""Data benchmarks (issue 3), measured side by side in one run; prints ratios.
+"""Data benchmarks, measured side by side in one run; prints ratios.
 
 1. Peak memory (max RSS of the process and of its worker processes) while PREPARING and while
    ITERATING a synthetic store of 128×128 images at two sizes (default 20,000 and 200,000 images):

@@ -114,10 +114,12 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"SNDCGAN width 1/8, batch 32, 32x32, NS+SN, 1 thread; min over {args.repeats} rounds "
           f"(median of {args.steps} steps each)")
-    print(f"{'variant':10s} {'ATen':8s} {'oneDNN':6s} {'s/step':>8s} {'step/fast':>9s} {'eval s':>7s} {'eval/fast':>9s}")
+    print(f"{'variant':10s} {'ATen':8s} {'oneDNN':6s} {'s/step':>8s} {'step/fast':>9s} {'eval s':>7s} "
+          f"{'eval/fast':>9s}")
     for name, b in best.items():
         print(f"{name:10s} {b['cpu_capability']:8s} {str(b['mkldnn']):6s} {b['step_s']:8.4f} "
-              f"{b['step_s'] / best['fast']['step_s']:9.2f} {b['eval_s']:7.3f} {b['eval_s'] / best['fast']['eval_s']:9.2f}")
+              f"{b['step_s'] / best['fast']['step_s']:9.2f} {b['eval_s']:7.3f} "
+              f"{b['eval_s'] / best['fast']['eval_s']:9.2f}")
     print(f"portable / fast-avx2: step {best['portable']['step_s'] / best['fast-avx2']['step_s']:.2f}x, "
           f"eval {best['portable']['eval_s'] / best['fast-avx2']['eval_s']:.2f}x")
 

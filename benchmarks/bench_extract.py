@@ -116,7 +116,8 @@ def main() -> None:
             torch.cuda.synchronize()
             rate = throughput(ext, imgs, batch)
             torch.cuda.synchronize()
-            print(f"Inception extractor (random weights, fp32 no TF32) on {args.device}, batch {batch}: {rate:8.1f} images/s")
+            print(f"Inception extractor (random weights, fp32 no TF32) on {args.device}, batch {batch}: "
+                  f"{rate:8.1f} images/s")
         return
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, threads {torch.get_num_threads()}")
     images = torch.rand(args.inception_images, 3, 32, 32) * 255
@@ -126,7 +127,8 @@ def main() -> None:
     print(f"digits CNN extractor, batch 250:                                {dig:8.1f} images/s")
     print(f"ratio digits / Inception:                                        {dig / inc:8.0f} x")
     mem = measure_memory("digits_cnn", args.n_fake)
-    for label, m in (("digits extractor", mem), ("Inception, random weights", measure_memory("inception", args.inception_fakes))):
+    inception_mem = measure_memory("inception", args.inception_fakes)
+    for label, m in (("digits extractor", mem), ("Inception, random weights", inception_mem)):
         print(f"streamed evaluation of {m['n_fake']} fakes ({label}): whole-process peak RSS "
               f"{m['peak_rss_mb']:.0f} MB (high-water after imports/set-up {m['setup_peak_mb']:.0f} MB), "
               f"{m['seconds']:.1f} s")

@@ -64,9 +64,11 @@ def main() -> None:
     print(f"load average (1 min) at the end: {load:.1f} (the wall times below grow with other users' load;")
     print("  CPU seconds are summed over threads: CPU / threads ~ the wall time on an idle machine)")
     print(f"statistics (2 float64 covariances):   {t_sa + t_sb:7.3f} s wall  {CPU_TIMES['stats']:7.3f} s CPU")
-    print(f"FID from statistics, ours:            {t_ours:7.3f} s wall  {CPU_TIMES['ours']:7.3f} s CPU   value {ours:.6f}")
-    print(f"FID from statistics, scipy sqrtm:     {t_ref:7.3f} s wall  {CPU_TIMES['scipy']:7.3f} s CPU   value {ref:.6f}")
-    print(f"ratio scipy / ours:                   {t_ref / t_ours:7.2f} x wall  {CPU_TIMES['scipy'] / CPU_TIMES['ours']:5.2f} x CPU")
+    cpu = CPU_TIMES
+    print(f"FID from statistics, ours:            {t_ours:7.3f} s wall  {cpu['ours']:7.3f} s CPU   value {ours:.6f}")
+    print(f"FID from statistics, scipy sqrtm:     {t_ref:7.3f} s wall  {cpu['scipy']:7.3f} s CPU   value {ref:.6f}")
+    print(f"ratio scipy / ours:                   {t_ref / t_ours:7.2f} x wall  "
+          f"{cpu['scipy'] / cpu['ours']:5.2f} x CPU")
     print(f"relative difference of the values:    {abs(ours - ref) / abs(ref):.2e}")
     print(f"total features -> FID, ours:          {t_sa + t_sb + t_ours:7.3f} s")
 

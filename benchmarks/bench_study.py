@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Study machinery benchmark (issue 5), measured side by side in one invocation.
+"""Study machinery benchmark, measured side by side in one invocation.
 
     python benchmarks/bench_study.py [--d-steps 300] [--seeds 0,1] [--source-root .]
 

@@ -1,4 +1,4 @@
-"""Training-step benchmark (issue 2): prints ratios measured side by side in one run.
+"""Training-step benchmark: prints ratios measured side by side in one run.
 
     python benchmarks/bench_train_step.py                       # CPU: SNDCGAN-32, batch 64
     python benchmarks/bench_train_step.py --steps 4 --width 0.5 # quicker
@@ -13,13 +13,14 @@ Ratios: lightning/bare (target <= 1.05), bare_gp/bare (paper: GP "roughly double
 With --device cuda it also counts the FLOPs of one D+G step (torch.utils.flop_counter) and prints the
 achieved TFLOP/s and its fraction of the peak given by --peak-tflops (default: H100 SXM dense FP32 67
 and TF32 495). --precision sets the CUDA arithmetic as ``trainer.precision`` does: 32-true (default,
-exact float32, TF32 off; figures before issue 8 ran with PyTorch's default, TF32 cuDNN convolutions)
-or tf32.
+exact float32, TF32 off; figures measured before trainer.precision existed ran with PyTorch's default,
+TF32 cuDNN convolutions) or tf32.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 
@@ -101,7 +102,7 @@ def lightning_steps(arch, norm, width, batch, steps, device, images: np.ndarray)
                          enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
                          use_distributed_sampler=False, callbacks=[timer], deterministic=False)
     trainer.fit(module, datamodule=GANDataModule.from_arrays(images, batch_size=batch, seed=0))
-    return [b - a for a, b in zip(timer.starts, timer.starts[1:])]
+    return [b - a for a, b in itertools.pairwise(timer.starts)]
 
 
 def step_flops(arch, norm, width, batch, device) -> int:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Issue-2 GPU checks in one command (run from the repo root on a CUDA machine; ~3-5 min on an H100/H200):
+# GPU checks of the axes, training and evaluation in one command (run from the repo root on a CUDA
+# machine; ~3-5 min on an H100/H200):
 #   1. pytest -m determinism on the GPU (deterministic algorithms + CUBLAS_WORKSPACE_CONFIG), report per combination
 #   2. the ResNet19-128 batch-64 step benchmark with its FLOP-bound fraction
 #   3. exact float32 vs TF32 step time on ResNet19-128 (trainer.precision)

@@ -11,9 +11,9 @@ import pytest
 import torch
 from scipy.stats import t
 
-from ganaudit.cli.verdict import main as verdict
 from ganaudit.audit.stats import variance_components
 from ganaudit.audit.verdict import decide
+from ganaudit.cli.verdict import main as verdict
 from tests.metrics.conftest import TinyGenerator, digits_view, digits_weights  # noqa: F401 (fixtures)
 
 

@@ -172,7 +172,8 @@ def test_l2_hand_sum_is_a_mean_over_layers():
 
 
 # Study counts (spec §2.3, [V2] consts.N_DISCRIMINATOR_LAYERS): weights only, built on the meta device.
-@pytest.mark.parametrize(("arch", "res", "count"), [("sndcgan", 32, 8), ("resnet19", 128, 19), ("resnet_cifar", 32, 13)])
+@pytest.mark.parametrize(("arch", "res", "count"),
+                         [("sndcgan", 32, 8), ("resnet19", 128, 19), ("resnet_cifar", 32, 13)])
 @pytest.mark.parametrize("norm", ["none", "spectral"])
 def test_l2_weight_counts_at_width_one(arch, res, count, norm):
     with torch.device("meta"):

@@ -42,7 +42,7 @@ def test_unpool_conv_equals_conv_of_unpool_with_gradients():
     probe = torch.randn_like(fast)
     grads_fast = torch.autograd.grad((fast * probe).sum(), (x, w, b))
     grads_lit = torch.autograd.grad((literal * probe).sum(), (x, w, b))
-    for a, c in zip(grads_fast, grads_lit):
+    for a, c in zip(grads_fast, grads_lit, strict=True):
         torch.testing.assert_close(a, c, rtol=1e-12, atol=1e-12)
 
 

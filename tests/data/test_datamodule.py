@@ -52,7 +52,7 @@ def test_same_batches_for_0_and_2_workers_on_a_prepared_store(digits_store):
     a = take(GANDataModule("digits", data_dir, batch_size=64, seed=11, num_workers=0), 24)
     dm2 = GANDataModule("digits", data_dir, batch_size=64, seed=11, num_workers=2)
     b = take(dm2, 24)  # 20 batches per pass: crosses a pass boundary
-    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert dm2.state_dict()["next_batch"] == 24  # delivered batches, not worker prefetch
 
 
@@ -66,7 +66,7 @@ def test_resume_from_state_equals_uninterrupted(images):
     resumed.load_state_dict(state)
     tail = take(resumed, 3)
     tail += take(resumed, 2)  # a new iterator continues the stream, it does not replay it
-    assert all(torch.equal(x, y) for x, y in zip(head + tail, full))
+    assert all(torch.equal(x, y) for x, y in zip(head + tail, full, strict=True))
     with pytest.raises(ConfigError, match="seed=5; this module has seed=6"):
         GANDataModule.from_arrays(images, 8, seed=6).load_state_dict(state)
 

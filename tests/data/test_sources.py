@@ -156,7 +156,7 @@ def test_lsun_anchor_seeks_equal_a_sequential_scan(tmp_path):
     seq = list(LsunSource(path, n2, one, every=1000).read(wanted))
     keys = sorted(values)
     assert [k for k, _ in jumpy] == [k for k, _ in seq] == [keys[i].decode() for i in wanted]
-    for (_, a), (_, b) in zip(jumpy, seq):
+    for (_, a), (_, b) in zip(jumpy, seq, strict=True):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(DataError, match="ended at position 36; expected 40"):
         list(LsunSource(path, 40, anchors, every=4).read([38]))

@@ -133,13 +133,15 @@ def test_verdict_from_run_checkpoints(tmp_path, smoke, capsys):
     fid = result["evals"][-1]["fid"]
     assert verdict(["--claim-fid", repr(fid), str(last), *common]) == 0
     got = json.loads(capsys.readouterr().out)
-    assert (got["verdict"], got["median"], got["seeds"][0]["score"], got["seeds"][0]["seed"]) == ("reproduced", fid, fid, 1)
+    seed = got["seeds"][0]
+    assert (got["verdict"], got["median"], seed["score"], seed["seed"]) == ("reproduced", fid, fid, 1)
     # a run directory gives its fid_min (no evaluation); higher claims are beaten, lower ones not met
     best = min(e["fid"] for e in result["evals"])
     for claim, expected in [(best, "reproduced"), (best + 1.0, "better"), (best - 1.0, "worse")]:
         assert verdict(["--claim-fid", repr(claim), str(run), *common]) == 0
         got = json.loads(capsys.readouterr().out)
-        assert (got["verdict"], got["seeds"][0]["score"], got["seeds"][0]["step"]) == (expected, best, result["fid_min_step"])
+        seed = got["seeds"][0]
+        assert (got["verdict"], seed["score"], seed["step"]) == (expected, best, result["fid_min_step"])
     assert verdict(["--claim-fid", "1", str(run), *common[:-2]]) == 0  # default: 3 seeds needed
     assert json.loads(capsys.readouterr().out)["verdict"] == "too few seeds"
     # a published CIFAR10 row is refused for a digits smoke run, naming what differs

@@ -51,7 +51,8 @@ def test_generator_evaluation_record_and_determinism(tmp_path, digits_weights, d
     assert first["nan_samples"] is False
     prov = first["provenance"]
     assert PROVENANCE_KEYS <= set(prov)
-    assert (prov["protocol"], prov["n_real"], prov["n_fake"], prov["seed"], prov["step"]) == ("digits_cnn", 500, 500, 3, 20000)
+    assert (prov["protocol"], prov["n_real"], prov["n_fake"], prov["seed"], prov["step"]) == (
+        "digits_cnn", 500, 500, 3, 20000)
     assert prov["split_manifest_digest"] == digits_view.manifest_digest
     second = run(gen.eval(), digits_weights, tmp_path)
     assert not gen.training
@@ -162,7 +163,8 @@ def test_cli_refuses_bad_samples(tmp_path, digits_weights, digits_view, capsys, 
         "shape": good[:, :16, :16],
         "dtype": good.astype(np.int16),
         "range01": good.transpose(0, 3, 1, 2).astype(np.float32) * 2.0,
-        "nan": np.where(np.arange(500)[:, None, None, None] == 7, np.nan, good.transpose(0, 3, 1, 2).astype(np.float32)),
+        "nan": np.where(np.arange(500)[:, None, None, None] == 7, np.nan,
+                        good.transpose(0, 3, 1, 2).astype(np.float32)),
         "in01": good.transpose(0, 3, 1, 2).astype(np.float32) / 255.0,
         "tanh": good.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1.0,
         "uint01": (good > 127).astype(np.uint8),

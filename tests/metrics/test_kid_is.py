@@ -93,7 +93,8 @@ def test_is_of_one_hot_over_k_equally_used_classes_is_k(k):
 
 
 def test_is_of_identical_predictions_is_one():
-    assert inception_score(np.tile(np.random.default_rng(3).standard_normal(1008), (20, 1))) == pytest.approx(1.0, abs=1e-9)
+    same = np.tile(np.random.default_rng(3).standard_normal(1008), (20, 1))
+    assert inception_score(same) == pytest.approx(1.0, abs=1e-9)
 
 
 def test_is_matches_reference_and_streaming():
@@ -122,7 +123,8 @@ def test_metrics_take_an_injected_extractor():
 
     rng = np.random.default_rng(9)
     real, fake = rng.uniform(0, 255, (40, 3, 4, 4)), rng.uniform(0, 200, (30, 3, 4, 4))
-    fid_m, kid_m, is_m = FIDMetric(3, extractor=extractor), KIDMetric(extractor=extractor), InceptionScoreMetric(3, extractor=extractor)
+    fid_m, kid_m = FIDMetric(3, extractor=extractor), KIDMetric(extractor=extractor)
+    is_m = InceptionScoreMetric(3, extractor=extractor)
     for batch, is_real in ((real[:25], True), (real[25:], True), (fake, False)):
         t = torch.from_numpy(batch)
         fid_m.update(t, real=is_real)

@@ -34,7 +34,7 @@ def test_every_protocol_draws_the_study_latent_stream(name):
     got = list(ev.eval_latents(proto, n, z_dim))
     want = study_stream(4, z_dim)
     assert len(got) == 4
-    for k, (g, w) in enumerate(zip(got, want)):
+    for k, (g, w) in enumerate(zip(got, want, strict=True)):
         assert g.dtype == torch.float32 and g.shape == (64, z_dim)
         assert np.array_equal(g.numpy(), w), f"batch {k} differs from the study's draw"
 

@@ -67,7 +67,8 @@ def test_tiny_demo_end_to_end(offline_root):
     assert "2 runs: 2 ok, 0 diverged, 0 failed" in report and "digits_cnn" in report
     assert "covers none of the" in report                      # digits: no published row
     pngs = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", report)   # every figure the report shows exists
-    assert {"samples/loss_ns_norm_spectral.png", "samples/loss_wgan_norm_spectral.png", "samples/real_digits_test.png"} <= set(pngs)
+    assert {"samples/loss_ns_norm_spectral.png", "samples/loss_wgan_norm_spectral.png",
+            "samples/real_digits_test.png"} <= set(pngs)
     assert all((paths["report"].parent / p).is_file() for p in pngs)
     floor = re.search(r"floor of protocol `digits_cnn` on `digits`: FID \*\*([0-9.]+)\*\*", report)
     assert floor and 0 < float(floor.group(1)) < min(runs["fid_min"])

@@ -1,6 +1,5 @@
 """``plan=true``: the runs of a study and their estimated compute, checked against hand-derived numbers."""
 
-import math
 import subprocess
 import sys
 from pathlib import Path
@@ -89,4 +88,11 @@ def test_plan_option_prints_and_launches_nothing(tmp_path):
     assert "runs: 2,280 (2,280 to do)" in proc.stdout and "SLURM arrays: 46 of <= 64 runs" in proc.stdout
     assert f"compute: {9470.5:,.1f} GPU hours" in proc.stdout and "warning" not in proc.stdout
     assert not (tmp_path / "results").exists()
-    assert math.isfinite(float(proc.stdout.split("wall time")[1].split(":")[1].split("h")[0].replace(",", "")))
+    wall = float(proc.stdout.split("wall time")[1].split(":")[1].split("h")[0].replace(",", ""))
+    # 46 arrays of <= 64 runs, 64 at once: one wave per array, each as long as its slowest run. So no
+    # faster than perfect packing (compute / 64) and no slower than 46 waves of the slowest run of all.
+    per_run_h = [float(cells[-1].replace(",", "")) / int(cells[4].replace(",", ""))
+                 for cells in (line.strip("|").split("|") for line in proc.stdout.splitlines()
+                               if line.startswith("| ") and "GPU h" not in line)]
+    assert 9470.5 / 64 < wall < 46 * max(per_run_h)
+    assert wall == 202.4  # pinned: the slices' arrays as planned today

@@ -13,12 +13,14 @@ from ganaudit.study.store import ResultsStore
 from tests.study.helpers import record
 
 EDITS = {
-    "negative fid": (lambda r: r["evals"][1].update(fid=-3.0), "evals[1] fid = -3.0: expected a finite number in [0, inf]"),
+    "negative fid": (lambda r: r["evals"][1].update(fid=-3.0),
+                     "evals[1] fid = -3.0: expected a finite number in [0, inf]"),
     "fid_min not from evals": (lambda r: r.update(fid_min=1.0), "field 'fid_min' = 1.0: the evals give 30.0"),
     "missing status": (lambda r: r.pop("status"), "field 'status' is missing"),
     "unknown status": (lambda r: r.update(status="great"), "status = 'great': expected one of"),
     "seed as text": (lambda r: r.update(seed="0"), "field 'seed' = '0': expected int"),
-    "IS below 1": (lambda r: r["evals"][0].update({"is": 0.5}), "evals[0] is = 0.5: expected a finite number in [1, inf]"),
+    "IS below 1": (lambda r: r["evals"][0].update({"is": 0.5}),
+                   "evals[0] is = 0.5: expected a finite number in [1, inf]"),
     "ms_ssim above 1": (lambda r: r["evals"][0].update(ms_ssim=1.5), "evals[0] ms_ssim = 1.5"),
     "nan fid": (lambda r: r["evals"][0].update(fid=float("nan")), "evals[0] fid = nan"),
     "key of another seed": (lambda r: r.update(seed=4), "key 'a-s0' / seed 4"),

@@ -32,13 +32,33 @@ def test_sndcgan32_parameter_counts_match_the_layer_table():
     assert 0.0 <= lo <= hi <= 1.0
 
 
-@pytest.mark.parametrize("dataset,arch,res", [("cifar10", "resnet_cifar", 32), ("celeba_hq_128", "resnet19", 128),
-                                              ("lsun_bedroom", "sndcgan", 128)])
-def test_dataset_implies_resolution_without_data(tmp_path, dataset, arch, res):
+def _sndcgan_counts(res: int, width: float) -> tuple[int, int]:
+    """SNDCGAN's layer table (spec §4.1) at any resolution: G starts from (res/8)^2 x 512w features."""
+    c = [int(n * width) for n in (64, 128, 256, 512)]
+    side = res // 8
+    g = (128 * side * side * c[3] + side * side * c[3]) + 2 * side * side * c[3]
+    g += _conv(c[3], c[2], 4) + 2 * c[2] + _conv(c[2], c[1], 4) + 2 * c[1] + _conv(c[1], c[0], 4) + 2 * c[0]
+    g += _conv(c[0], 3, 3)
+    dd = _conv(3, c[0], 3) + _conv(c[0], c[1], 4) + _conv(c[1], c[1], 3) + _conv(c[1], c[2], 4)
+    dd += _conv(c[2], c[2], 3) + _conv(c[2], c[3], 4) + _conv(c[3], c[3], 3) + (side * side * c[3] + 1)
+    return g, dd
+
+
+def test_the_layer_table_helper_agrees_with_the_hand_count():
+    assert _sndcgan_counts(32, 1.0) == (3828739, 5860865)
+
+
+# sndcgan: from the layer table; the ResNets: pinned, so a change of their layer tables shows here
+@pytest.mark.parametrize("dataset,arch,res,counts", [
+    ("cifar10", "resnet_cifar", 32, (467075, 94305)),
+    ("celeba_hq_128", "resnet19", 128, (1061891, 944625)),
+    ("lsun_bedroom", "sndcgan", 128, _sndcgan_counts(128, 0.25)),
+])
+def test_dataset_implies_resolution_without_data(tmp_path, dataset, arch, res, counts):
     d = describe(compose([f"dataset={dataset}", f"arch={arch}", "norm=none", f"paths.root={tmp_path}",
                           "arch.width=0.25"]))
     assert d["config"]["arch"]["resolution"] == res == d["generator_output_shape"][-1]
-    assert d["generator_parameters"] > 0 and d["discriminator_parameters"] > 0
+    assert (d["generator_parameters"], d["discriminator_parameters"]) == counts
 
 
 def test_width_scales_parameters_and_norm_adds_only_affine():
@@ -48,7 +68,7 @@ def test_width_scales_parameters_and_norm_adds_only_affine():
     ch_in = [3, 64, 128, 256, 256, 512]
     ch_out = [64, 128, 256, 256, 512, 512]
     assert layer["discriminator_parameters"] - full["discriminator_parameters"] == sum(
-        2 * ci + 2 * co for ci, co in zip(ch_in, ch_out))
+        2 * ci + 2 * co for ci, co in zip(ch_in, ch_out, strict=True))
     assert layer["generator_parameters"] == full["generator_parameters"]
 
 

@@ -92,9 +92,10 @@ def test_portable_bits_hold_under_every_cap_we_can_set():
     """Longer (6 D steps) and more caps: the old-CPU set, MKL's CPU type, and AVX-512 where present."""
     cap_sets = [OLD_CPU_CAPS, {"MKL_DEBUG_CPU_TYPE": "5", "MKL_CBWR": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2"}]
     if "avx512f" in determinism.cpu_summary()["flags"]:
-        cap_sets.append({"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE", "OPENBLAS_CORETYPE": "SkylakeX"})
+        cap_sets.append({"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE",
+                         "OPENBLAS_CORETYPE": "SkylakeX"})
     base, *capped = probes(*[("portable", caps, COMBOS, (0,), 6) for caps in [{}, *cap_sets]])
-    for caps, out in zip(cap_sets, capped):
+    for caps, out in zip(cap_sets, capped, strict=True):
         assert out["runs"] == base["runs"], caps
 
 
@@ -176,8 +177,10 @@ def test_enforce_refuses_portable_in_a_process_without_its_environment(monkeypat
         determinism.enforce("portable")
 
 
-@pytest.mark.parametrize("trainer, message", [({"cpu_threads": 2}, "'trainer.cpu_threads' = 2 with determinism=portable"),
-                                              ({"deterministic": False}, "'trainer.deterministic' = False")])
+@pytest.mark.parametrize("trainer, message", [
+    ({"cpu_threads": 2}, "'trainer.cpu_threads' = 2 with determinism=portable"),
+    ({"deterministic": False}, "'trainer.deterministic' = False"),
+])
 def test_portable_refuses_settings_it_cannot_keep(trainer, message):
     with pytest.raises(ConfigError, match=message):
         validate(_cfg(**trainer))

@@ -158,7 +158,8 @@ def test_unknown_option_value_is_one_line_exit_2_before_hydra(monkeypatch, capsy
     with pytest.raises(SystemExit) as exc:
         hydra_cli(lambda: ran.append(1), "config")
     assert exc.value.code == 2 and not ran
-    assert capsys.readouterr().err == "error: unknown loss 'nope'; allowed values for option 'loss': hinge, ls, mm, ns, wgan\n"
+    assert capsys.readouterr().err == (
+        "error: unknown loss 'nope'; allowed values for option 'loss': hinge, ls, mm, ns, wgan\n")
     monkeypatch.setattr(sys, "argv", ["ganaudit.training.train", "loss=ls", "hydra/launcher=parallel"])
     hydra_cli(lambda: ran.append(1), "config")
     assert ran == [1]                                   # valid overrides go on to Hydra's main

@@ -24,7 +24,8 @@ def test_data_seed_defaults_to_the_study_and_alone_drives_the_data_stream():
     dm_a, dm_b = _datamodule(a), _datamodule(b)
     assert dm_a.seed == dm_b.seed == 547  # the seed no longer changes the data order
     # the stream is a pure function of data_seed: batch k is the same for both runs, and not seed-driven
-    assert all((batch_indices(k, 1000, 64, dm_a.seed) == batch_indices(k, 1000, 64, dm_b.seed)).all() for k in range(20))
+    assert all((batch_indices(k, 1000, 64, dm_a.seed) == batch_indices(k, 1000, 64, dm_b.seed)).all()
+               for k in range(20))
     assert not (batch_indices(0, 1000, 64, 547) == batch_indices(0, 1000, 64, 0)).all()
     assert _datamodule(compose(["seed=0", "data_seed=11"])).seed == 11
 

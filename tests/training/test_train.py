@@ -74,7 +74,7 @@ def test_resume_equals_uninterrupted_bit_for_bit(tmp_path):
     assert rest["resumed_from"].endswith("last.ckpt") and rest["status"] == "ok" and rest["d_steps"] == 5
     a, b = _ckpt(full), _ckpt(rest)
     _assert_same_state(a["state_dict"], b["state_dict"])  # weights + BN stats + SN u vectors
-    for sa, sb in zip(a["optimizer_states"], b["optimizer_states"]):
+    for sa, sb in zip(a["optimizer_states"], b["optimizer_states"], strict=True):
         for pid in sa["state"]:
             _assert_same_state(sa["state"][pid], sb["state"][pid])
     _assert_same_state({"t": a["ganaudit"]["rng"]["torch"]}, {"t": b["ganaudit"]["rng"]["torch"]})

@@ -19,4 +19,13 @@ def test_chunked_reads_equal_one_read(tmp_path):
     path.write_bytes(data)
     whole = hashlib.sha256(data).hexdigest()
     assert {file_digest(path, "sha256", chunk=c) for c in (1, 7, 4096, 1 << 22)} == {whole}
-    assert file_digest(tmp_path / "blob", "sha1") != whole
+    # another algorithm is honoured, not silently replaced by sha256
+    assert file_digest(path, "sha1", chunk=7) == hashlib.sha1(data).hexdigest()
+
+
+def test_algorithm_names_select_the_algorithm(tmp_path):
+    path = tmp_path / "abc"
+    path.write_bytes(b"abc")
+    # FIPS 180-2 test vector for "abc" under SHA-1
+    assert file_digest(path, "sha1") == "a9993e364706816aba3e25717850c26c9cd0d89d"
+    assert file_digest(path, "md5") == md5_file(path) == "900150983cd24fb0d6963f7d28e17f72"

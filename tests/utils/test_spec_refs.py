@@ -12,10 +12,12 @@ HEADING = re.compile(r"^#{2,4} (\d+(?:\.\d+)*)[. ]", re.M)
 
 
 def _citations() -> dict[str, list[str]]:
-    """{section: [file:line, ...]} of every citation in src/ (Python and YAML)."""
+    """{section: [file:line, ...]} of every citation in the code, configs, tests, benchmarks and docs."""
     out: dict[str, list[str]] = {}
-    for path in sorted((ROOT / "src").rglob("*")):
-        if path.suffix not in (".py", ".yaml", ".md"):
+    files = [ROOT / "README.md", *(p for top in ("src", "conf", "tests", "benchmarks", "docs")
+                                   for p in sorted((ROOT / top).rglob("*")))]
+    for path in files:
+        if path.suffix not in (".py", ".yaml", ".md") or path == SPEC:
             continue
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             for m in CITE.finditer(line):

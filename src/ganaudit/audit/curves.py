@@ -102,7 +102,7 @@ def _figure(frame: pd.DataFrame, metrics: tuple[str, ...], path: Path, title: st
     colours = _colours(sorted(frame["config"].unique()))
     # wide enough for a two-column legend of "label | setting" names under the panels
     fig, axes = plt.subplots(1, len(metrics), figsize=(max(11.0, 5.5 * len(metrics)), 4.6), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    for ax, metric in zip(axes[0], metrics, strict=True):
         lines = draw_curves(ax, frame, metric, colours)
         if log_y and lines:
             ax.set_yscale("log")

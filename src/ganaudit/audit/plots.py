@@ -20,8 +20,8 @@ def top5_boxplot(top: pd.DataFrame, path: str | Path, *, title: str, ylabel: str
     if len(rows):
         ax.boxplot(list(rows["top_scores"]), showfliers=True)
         ax.set_xticks(range(1, len(rows) + 1))
-        ax.set_xticklabels([f"{lab}\n(n={n}/{p})" for lab, n, p in zip(rows["label"], rows["n_top"], rows["n_pool"])],
-                           rotation=30, ha="right", fontsize=8)
+        names = zip(rows["label"], rows["n_top"], rows["n_pool"], strict=True)
+        ax.set_xticklabels([f"{lab}\n(n={n}/{p})" for lab, n, p in names], rotation=30, ha="right", fontsize=8)
     else:
         ax.text(0.5, 0.5, "no scored runs", ha="center", va="center", transform=ax.transAxes)
     ax.set_ylabel(ylabel)

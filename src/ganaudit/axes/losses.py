@@ -76,7 +76,7 @@ def non_saturating(real_logits: Tensor | None, fake_logits: Tensor) -> LossTerms
     Equal to ``BCEWithLogits(l_r, 1) + BCEWithLogits(l_f, 0)`` and ``BCEWithLogits(l_f, 1)``, computed
     stably (spec §1 "NS").
     """
-    return _terms(real_logits, fake_logits, lambda l: F.softplus(-l), F.softplus, lambda l: F.softplus(-l))
+    return _terms(real_logits, fake_logits, lambda t: F.softplus(-t), F.softplus, lambda t: F.softplus(-t))
 
 
 @LOSSES.register("mm")
@@ -86,7 +86,7 @@ def minimax(real_logits: Tensor | None, fake_logits: Tensor) -> LossTerms:
     Not used in the Landscape study (spec §1); kept for comparison.
     """
     return _terms(
-        real_logits, fake_logits, lambda l: F.softplus(-l), F.softplus, lambda l: -F.softplus(l)
+        real_logits, fake_logits, lambda t: F.softplus(-t), F.softplus, lambda t: -F.softplus(t)
     )
 
 
@@ -99,21 +99,21 @@ def least_squares(real_logits: Tensor | None, fake_logits: Tensor) -> LossTerms:
     return _terms(
         real_logits,
         fake_logits,
-        lambda l: 0.5 * (torch.sigmoid(l) - 1.0).square(),
-        lambda l: 0.5 * torch.sigmoid(l).square(),
-        lambda l: 0.5 * (torch.sigmoid(l) - 1.0).square(),
+        lambda t: 0.5 * (torch.sigmoid(t) - 1.0).square(),
+        lambda t: 0.5 * torch.sigmoid(t).square(),
+        lambda t: 0.5 * (torch.sigmoid(t) - 1.0).square(),
     )
 
 
 @LOSSES.register("wgan")
 def wasserstein(real_logits: Tensor | None, fake_logits: Tensor) -> LossTerms:
     """WGAN loss on raw logits, no clipping: D ``-mean(l_r) + mean(l_f)``, G ``-mean(l_f)`` (spec §1)."""
-    return _terms(real_logits, fake_logits, torch.neg, lambda l: l, torch.neg)
+    return _terms(real_logits, fake_logits, torch.neg, lambda t: t, torch.neg)
 
 
 @LOSSES.register("hinge")
 def hinge(real_logits: Tensor | None, fake_logits: Tensor) -> LossTerms:
     """Hinge loss ([V3] only; spec §1): D ``mean relu(1-l_r) + mean relu(1+l_f)``, G ``-mean(l_f)``."""
     return _terms(
-        real_logits, fake_logits, lambda l: F.relu(1.0 - l), lambda l: F.relu(1.0 + l), torch.neg
+        real_logits, fake_logits, lambda t: F.relu(1.0 - t), lambda t: F.relu(1.0 + t), torch.neg
     )

@@ -85,12 +85,12 @@ def first_difference(expected: dict, got: dict) -> str | None:
         if e["size"] != g["size"]:
             return f"{split} split has {g['size']} images; the manifest pins {e['size']}"
     e_ids, g_ids = expected["test_ids"], got["test_ids"]
-    for pos, (a, b) in enumerate(zip(e_ids, g_ids)):
+    for pos, (a, b) in enumerate(zip(e_ids, g_ids, strict=True)):
         if a != b:
             return f"test item {pos} is '{b}'; the manifest pins '{a}' (different split membership)"
     for split in SPLITS:
         for k, (e, g) in enumerate(zip(expected["splits"][split]["shards"],
-                                       got["splits"][split]["shards"])):
+                                       got["splits"][split]["shards"], strict=True)):
             if e != g:
                 pos = _position(expected, split, k)
                 return (f"{split} shard {k} (items {pos}..{pos + e['count'] - 1}) has sha256 "
@@ -127,7 +127,8 @@ def verify_store(data_dir: Path, expected: dict,
     """Recompute every shard digest of ``data_dir`` against ``expected``; [] if identical.
 
     Each problem names the split, the item position and id, and the shard file; ``on_shard`` is
-    called after each shard is hashed (progress). Stops a split at its first problem (later shards of that split are reported only if its first problem is fixed).
+    called after each shard is hashed (progress). Stops a split at its first problem (later shards of that
+    split are reported only if its first problem is fixed).
     """
     problems: list[str] = []
     for split in SPLITS:

@@ -70,7 +70,7 @@ def write_shard(data_dir: Path, split: str, index: int, ids: list[str], images: 
     stem.parent.mkdir(parents=True, exist_ok=True)
     images = np.ascontiguousarray(images, dtype=np.uint8)
     atomic_save(stem.with_suffix(".npy"), lambda fh: np.save(fh, images, allow_pickle=False))
-    items = [[i, d] for i, d in zip(ids, item_digests(images))]
+    items = [[i, d] for i, d in zip(ids, item_digests(images), strict=True)]  # one digest per id
     meta = {"split": split, "shard": index, "count": len(images), "sha256": pixel_sha256(images),
             "items_sha256": items_sha256(items), "plan": plan, "items": items}
     atomic_write_bytes(stem.with_suffix(".json"), dumps(meta))

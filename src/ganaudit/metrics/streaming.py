@@ -54,7 +54,8 @@ class FIDMetric(Metric):
     def side_stats(self, side: str) -> tuple[np.ndarray, np.ndarray]:
         """(mu, sigma) float64 of the accumulated ``side`` ("real" or "fake")."""
         n = int(getattr(self, f"{side}_n").item())
-        return stats_from_sums(n, getattr(self, f"{side}_sum").cpu().numpy(), getattr(self, f"{side}_outer").cpu().numpy())
+        total, outer = getattr(self, f"{side}_sum"), getattr(self, f"{side}_outer")
+        return stats_from_sums(n, total.cpu().numpy(), outer.cpu().numpy())
 
     def compute(self) -> torch.Tensor:
         mu_r, sigma_r = self.reference if self.reference is not None else self.side_stats("real")
@@ -63,7 +64,8 @@ class FIDMetric(Metric):
 
 
 class KIDMetric(Metric):
-    """Streaming KID (keeps the features as given, ``cat`` states; maths in float64); ``reference`` = real features [N, d]."""
+    """Streaming KID (keeps the features as given, ``cat`` states; maths in float64); ``reference`` = real
+    features [N, d]."""
 
     full_state_update = False
 

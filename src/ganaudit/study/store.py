@@ -150,8 +150,9 @@ class ResultsStore:
         return paths
 
 
-RUN_COLUMNS = ["key", "study", "label", "dataset", "arch", "loss", "norm", "penalty", "setting", "source", "bo_group", "bo_round", "seed", "status",
-               "reason", "diverged_step", "fid_min", "fid_final", "n_evals", "d_steps", "wall_time_s",
+RUN_COLUMNS = ["key", "study", "label", "dataset", "arch", "loss", "norm", "penalty", "setting", "source",
+               "bo_group", "bo_round", "seed", "status", "reason", "diverged_step", "fid_min", "fid_final",
+               "n_evals", "d_steps", "wall_time_s",
                "study_wall_time_s", "attempt", "config_hash", "code_version", "lr", "beta1", "beta2",
                "n_dis", "lambda", "axes", "overrides"]
 

@@ -62,7 +62,8 @@ class StandinTask:
 
     Options (``study_task.options``): ``sleep_s`` (float, default 0), ``diverge_lr`` (runs with
     lr >= this diverge; default 5e-3), ``fail_marker`` (path; while that file exists, runs whose key
-    is listed in it, or all runs if it lists ``*``, raise RuntimeError), ``evals`` (checkpoints, default 3), ``d_steps`` (default 30).
+    is listed in it, or all runs if it lists ``*``, raise RuntimeError), ``evals`` (checkpoints, default 3),
+    ``d_steps`` (default 30).
     """
 
     @staticmethod
