@@ -30,7 +30,8 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from ganaudit.axes.archs import ARCHS
-from ganaudit.utils.errors import ConfigError, DataError
+from ganaudit.utils.confighash import config_hash_of, semantic_part, verify_embedded
+from ganaudit.utils.errors import CheckpointError, ConfigError, DataError
 
 __all__ = ["load_generator", "generator_from_lightning", "generator_from_state_dict", "is_lightning_checkpoint"]
 
@@ -77,13 +78,29 @@ def generator_from_lightning(ckpt: dict, path: Path) -> tuple[nn.Module, dict]:
     if missing:
         raise DataError(f"checkpoint '{path}' lacks hyperparameters {sorted(missing)}; expected one written "
                         "by ganaudit's training (GANModule)")
-    gen = _build(path, hp["arch"], hp["resolution"], hp["norm"], hp["width"], hp["z_dim"], hp.get("init", "v2"),
-                 _generator_weights(ckpt["state_dict"]))
     extra = ckpt.get("ganaudit") or {}
     config = extra.get("config")
+    verify_embedded(extra, str(path))  # the stored hash is recomputed from the stored config on every read
+    if config is not None:
+        _check_hyperparameters(hp, config, path)
+    gen = _build(path, hp["arch"], hp["resolution"], hp["norm"], hp["width"], hp["z_dim"], hp.get("init", "v2"),
+                 _generator_weights(ckpt["state_dict"]))
     return gen, {"format": "lightning", "config_hash": extra.get("config_hash"), "seed": extra.get("seed"),
                  "step": extra.get("d_step"), "run_id": _run_id(path), "z_dim": int(hp["z_dim"]),
                  "config": config, "dataset": (config or {}).get("dataset", {}).get("name")}
+
+
+def _check_hyperparameters(hp: Mapping[str, Any], config: Mapping[str, Any], path: Path) -> None:
+    """CheckpointError when the hyperparameters G is rebuilt from disagree with the checkpoint's own config."""
+    arch = config.get("arch") or {}
+    expected = {"arch": arch.get("name"), "norm": (config.get("norm") or {}).get("name"),
+                "resolution": arch.get("resolution") or (config.get("dataset") or {}).get("resolution"),
+                "width": arch.get("width"), "z_dim": arch.get("z_dim")}
+    for key, want in expected.items():
+        if want is not None and hp.get(key) != want:
+            raise CheckpointError(f"checkpoint '{path}': hyperparameter {key} = {hp.get(key)!r} but its embedded "
+                                  f"config says {want!r}; the file was edited after training, expected an "
+                                  "unmodified ganaudit checkpoint")
 
 
 def _first_difference(given: Any, own: Any, key: str = "") -> str | None:
@@ -99,12 +116,14 @@ def _first_difference(given: Any, own: Any, key: str = "") -> str | None:
 
 def _check_same_run(info: dict, config: str | Path | Mapping, path: Path) -> None:
     """ConfigError when ``config`` (given beside a run checkpoint) is not the configuration that trained it:
-    the resolved config must equal the one the checkpoint carries (``checkpoint["ganaudit"]["config"]``)."""
+    its config hash must be the one of the config the checkpoint carries (``checkpoint["ganaudit"]["config"]``);
+    keys that do not change the training (paths, seed, loggers) may differ."""
     own = info.get("config")
     if own is None:  # a checkpoint without its configuration: nothing to compare with
         return
-    differs = _first_difference(_read_config(config), own)
-    if differs:
+    given = _read_config(config)
+    if config_hash_of(given) != config_hash_of(own):  # paths, seed and other unhashed keys may differ
+        differs = _first_difference(semantic_part(given), semantic_part(own))
         raise ConfigError(f"option 'config' = '{config}' differs at {differs}, but checkpoint '{path}' was "
                           f"trained under configuration {info.get('config_hash')} (seed {info.get('seed')}); "
                           "expected that run's own config.yaml, or no config option (a run checkpoint carries "

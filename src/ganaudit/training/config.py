@@ -14,8 +14,6 @@ D steps (one D Adam update each; spec §5.1).
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 import math
 from pathlib import Path
 from typing import Any, Iterable
@@ -25,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganaudit.training.schema import PRIMARY_SCHEMAS, schema_paths, unknown_keys
 from ganaudit.utils.conf import conf_dir
+from ganaudit.utils.confighash import UNHASHED_KEYS, config_hash_of, semantic_part
 from ganaudit.utils.errors import ConfigError
 
 __all__ = [
@@ -50,31 +49,6 @@ AXIS_GROUPS: dict[str, tuple[str, str]] = {
     "dataset": ("ganaudit.data", "DATASETS"),
 }
 
-# Keys that do not change what is trained (where files go, how progress is shown, how often the
-# state is saved, how many loader workers feed the same batch stream, which loggers and callbacks
-# watch the run). Excluded from config_hash.
-UNHASHED_KEYS: tuple[str, ...] = (
-    "paths",
-    "meta",
-    "seed",
-    "hydra",
-    "trainer.checkpoint_every",
-    "trainer.num_workers",
-    "trainer.cpu_threads",
-    "trainer.progress_bar",
-    "trainer.log_every",
-    "trainer.resume",
-    "trainer.stop_at",
-    "trainer.keep",
-    "trainer.accelerator",
-    "trainer.devices",
-    "dataset.data_dir",
-    "eval.artifacts_dir",
-    "eval.record_path",
-    "logger",
-    "callbacks",
-    "lightning",
-)
 
 
 def _group_options(group: str) -> list[str]:
@@ -273,28 +247,15 @@ def to_plain(cfg: DictConfig) -> dict:
 
 
 def semantic_config(cfg: DictConfig) -> dict:
-    """The part of the resolved config that determines the trained weights.
-
-    Drops UNHASHED_KEYS, and ``penalty.weight`` when ``penalty.name == 'none'`` (lambda is ignored
-    then, spec §2.4), so the 24 Table-1 settings give 12 distinct unpenalized trainings.
-    """
-    plain = to_plain(cfg)
-    for key in UNHASHED_KEYS:
-        *parents, leaf = key.split(".")
-        node = plain
-        for p in parents:
-            node = node.get(p, {}) if isinstance(node, dict) else {}
-        if isinstance(node, dict):
-            node.pop(leaf, None)
-    if plain.get("penalty", {}).get("name") == "none":
-        plain["penalty"].pop("weight", None)
-    return plain
+    """The part of the resolved config that determines the trained weights
+    (:func:`ganaudit.utils.confighash.semantic_part`)."""
+    return semantic_part(to_plain(cfg))
 
 
 def config_hash(cfg: DictConfig) -> str:
-    """sha256 (first 16 hex) of the canonical JSON of :func:`semantic_config`."""
-    blob = json.dumps(semantic_config(cfg), sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    """sha256 (first 16 hex) of the canonical JSON of :func:`semantic_config`
+    (:func:`ganaudit.utils.confighash.config_hash_of` of the resolved config)."""
+    return config_hash_of(to_plain(cfg))
 
 
 def run_dir(cfg: DictConfig) -> Path:

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from ganaudit.utils.confighash import verify_embedded
 from ganaudit.utils.errors import CheckpointError
 
 __all__ = ["load_checkpoint", "check_identity", "resume_checkpoint"]
@@ -34,8 +35,10 @@ def load_checkpoint(path: Path) -> dict | None:
 def check_identity(ckpt: dict[str, Any], path: Path, config_hash: str, seed: int) -> None:
     """CheckpointError naming both identities when ``ckpt`` was written by another config or seed.
 
-    Checkpoints written before identities were saved (no ``config_hash`` key) are accepted."""
+    Checkpoints written before identities were saved (no ``config_hash`` key) are accepted. A stored hash
+    that is not the hash of the config stored beside it (an edited file) is refused."""
     extra = ckpt.get("ganaudit") or {}
+    verify_embedded(extra, str(path))
     got_hash, got_seed = extra.get("config_hash"), extra.get("seed")
     if got_hash is None and got_seed is None:
         return
