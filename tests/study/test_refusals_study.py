@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
+from ganaudit.cli.hydra_app import hydra_cli
 from ganaudit.cli.study import main
 from ganaudit.training.config import conf_dir
-from ganaudit.utils.exits import hydra_cli
 from tests.study.test_launchers import REPO, env_for
 from tests.study.test_store_lock import tree_digest
 

@@ -19,9 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").rglob("*.md") if p.name != "landscape-spec.md")]
 PATH = re.compile(r"(?<![\w.-])(?:src/)?ganaudit/[\w./{},*-]*[\w/}]")
 DOTTED = re.compile(r"(?<![\w./-])ganaudit(?:\.[A-Za-z_]\w*)+")
-# docs/CONTRACTS.md still names modules from before the move to subpackages (§1) and cites issue numbers in
-# its section titles; its owner updates it, and these xfail(strict) marks go then.
-STALE = {"docs/CONTRACTS.md"}
 
 
 def _expand(path: str) -> list[str]:
@@ -65,15 +62,12 @@ def _resolves(dotted: str) -> bool:
     return False
 
 
-def _doc_params(known_stale: bool = False):
+def _doc_params():
     for doc in DOCS:
-        rel = doc.relative_to(ROOT).as_posix()
-        stale = known_stale and rel in STALE
-        marks = [pytest.mark.xfail(strict=True, reason=f"{rel} names pre-move paths")] if stale else []
-        yield pytest.param(doc, id=rel, marks=marks)
+        yield pytest.param(doc, id=doc.relative_to(ROOT).as_posix())
 
 
-@pytest.mark.parametrize("doc", _doc_params(known_stale=True))
+@pytest.mark.parametrize("doc", _doc_params())
 def test_named_paths_exist(doc):
     assert missing_paths(doc.read_text(encoding="utf-8")) == []
 
@@ -113,12 +107,7 @@ def _diary_lines() -> list[str]:
 
 
 def test_the_repository_speaks_of_the_project_only():
-    assert [hit for hit in _diary_lines() if hit.split(":")[0] not in STALE] == []
-
-
-@pytest.mark.xfail(strict=True, reason="docs/CONTRACTS.md's section titles still cite issue numbers")
-def test_the_contracts_speak_of_the_project_only():
-    assert [hit for hit in _diary_lines() if hit.split(":")[0] in STALE] == []
+    assert _diary_lines() == []
 
 
 def test_the_diary_pattern_matches_diary_words():

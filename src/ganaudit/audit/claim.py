@@ -160,9 +160,20 @@ SAMPLING_RULE = ("Two levels: the verdict's CI is the {level:.0%} CI of the mean
                  "spread); the seed-only bootstrap CI of the median is kept as ci_lo_seeds / ci_hi_seeds.")
 
 
+def validate_inputs(claim: Claim, seeds: list[dict], opts: argparse.Namespace) -> None:
+    """ConfigError when an input does not match the claimed row or two inputs are one seed; before any
+    evaluation, so a refused command computes nothing."""
+    for s in seeds:
+        if s.get("config") is not None and claim.get("row") is not None:
+            check_row(claim, s["config"], s["input"], opts.match_d_steps)
+    _check_inputs(seeds)
+
+
 def sampling_part(seeds: list[dict], claim: Claim, opts: argparse.Namespace) -> list[dict | None]:
     """Per input: ``{"values": FIDs per latent stream | [FID], "boot_var": None | variance, "method"}``,
-    or None where no sampling is possible (a run directory without checkpoints, ``--streams 0``)."""
+    or None where no sampling is possible (a run directory without checkpoints, ``--streams 0``). The
+    inputs are validated first (:func:`validate_inputs`)."""
+    validate_inputs(claim, seeds, opts)
     if not opts.streams:
         return [None] * len(seeds)
     from ganaudit.audit.explain import plain_scores
@@ -206,10 +217,7 @@ def _combined(scores_by_input: list, sampling: list, level: float) -> dict | Non
 def check_claim(claim: Claim, seeds: list[dict], opts: argparse.Namespace, sampling: list | None = None) -> dict:
     """The verdict dict: claim, per-seed scores, median and CI, the sampling and seed components when
     ``sampling`` (:func:`sampling_part`) has any, verdict and the rule in words."""
-    for s in seeds:
-        if s.get("config") is not None and claim.get("row") is not None:
-            check_row(claim, s["config"], s["input"], opts.match_d_steps)
-    _check_inputs(seeds)
+    validate_inputs(claim, seeds, opts)
     scores = [s["score"] for s in seeds if s["score"] is not None]
     stats = describe(scores, level=opts.level, n_boot=opts.n_boot, seed=opts.bootstrap_seed)
     tolerance = getattr(opts, "tolerance", None)

@@ -40,7 +40,8 @@ LIST_ENTRY_KEYS = frozenset({"label", "overrides", "only"})  # of a study.config
 MODES = ("fixed", "grid", "random", "bo")
 
 #: the keys a study file may hold, per node (anything else is refused with the nearest names)
-STUDY_KEYS = ("name", "description", "base", "configurations", "hparams", "seeds", "task_options")
+STUDY_KEYS = ("name", "description", "base", "configurations", "hparams", "seeds", "task_options",
+              "claims")  # claims: ids of audits/claims/kurach2019.yaml the slice covers (study.plan lists them)
 CONFIGURATIONS_KEYS = ("axes", "list")
 HPARAMS_KEYS = ("modes", *MODES)
 MODE_KEYS = {

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -80,7 +81,7 @@ def compose(overrides: Iterable[str] = (), config_name: str = "config") -> DictC
     except MissingConfigException as exc:
         raise _unknown_option_error(overrides, exc) from None
     except HydraException as exc:
-        raise _schema_error(exc, config_name) or \
+        raise _schema_error(exc, config_name, path) or \
             ConfigError(f"invalid overrides {overrides} for conf '{path}': {exc}") from None
     except yaml.YAMLError as exc:  # a config file that is not YAML
         mark = getattr(exc, "problem_mark", None)
@@ -98,12 +99,18 @@ def compose(overrides: Iterable[str] = (), config_name: str = "config") -> DictC
 TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false", "String": "a string"}
 
 
-def _schema_error(exc: Exception, config_name: str) -> ConfigError | None:
-    """ConfigError for Hydra's refusal of a key the schema lacks or of a value of the wrong type."""
+def _schema_error(exc: Exception, config_name: str, conf: Path | None = None) -> ConfigError | None:
+    """ConfigError for Hydra's refusal of a key the schema lacks or of a value of the wrong type; a
+    whole config file of the wrong shape (e.g. a list where a mapping belongs) is named by its path."""
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
     cause = exc.__cause__
     key = getattr(cause, "full_key", None)
+    where = re.search(r"In '([^']+)'", str(exc))
+    shape = re.search(r"Invalid type assigned: (\w+) is not a subclass of Dict", str(exc))
+    if not key and where and shape and conf is not None:
+        return ConfigError(f"config file '{conf / where.group(1)}.yaml' holds a {shape.group(1)} where the "
+                           "schema expects a mapping of options; expected a YAML mapping (key: value lines)")
     if not key:
         return None
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
