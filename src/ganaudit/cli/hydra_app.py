@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Any, Callable
 
-from ganaudit.training.config import compose
+from ganaudit.training.config import compose, validate
 from ganaudit.utils.conf import CONF_ENV, conf_dir
 from ganaudit.utils.errors import ConfigError
 from ganaudit.utils.exits import EXIT_USAGE, report
@@ -63,14 +63,17 @@ def hydra_app(config_name: str) -> Callable[[Callable], Callable[[], None]]:
 
 
 def refuse_bad_overrides(args: list[str], config_name: str) -> None:
-    """Compose ``args`` (Hydra overrides) with :func:`ganaudit.training.config.compose`; an unknown option
+    """Compose ``args`` (Hydra overrides) with :func:`ganaudit.training.config.compose` (and, for a training
+    run, check its ranges with :func:`~ganaudit.training.config.validate`); an unknown option
     value, a misspelt key or a malformed override is one ``error:`` line and exit 2 (Hydra's own report
     is several lines and exit 1). Skipped when Hydra flags (``--cfg``, ``-m``, ...) are given: those are
     Hydra's to parse."""
     if any(a.startswith("-") for a in args):
         return
     try:
-        compose([a for a in args if not a.lstrip("+~").startswith("hydra")], config_name=config_name)
+        cfg = compose([a for a in args if not a.lstrip("+~").startswith("hydra")], config_name=config_name)
+        if config_name == "config":  # a training run: its ranges too, before Hydra makes the run directory
+            validate(cfg)
     except ConfigError as exc:
         report(str(exc))
         sys.exit(EXIT_USAGE)
