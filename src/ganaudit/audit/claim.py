@@ -33,6 +33,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ganaudit.audit.explain import plain_scores
+from ganaudit.audit.explain_io import load_source, make_setup
 from ganaudit.audit.stats import describe, variance_components
 from ganaudit.audit.verdict import INCONCLUSIVE_RULE, RULE, decide, load_published, matches
 from ganaudit.metrics.checkpoints import load_generator
@@ -176,9 +178,6 @@ def sampling_part(seeds: list[dict], claim: Claim, opts: argparse.Namespace) -> 
     validate_inputs(claim, seeds, opts)
     if not opts.streams:
         return [None] * len(seeds)
-    from ganaudit.audit.explain import plain_scores
-    from ganaudit.audit.explain_io import load_source, make_setup
-
     out: list[dict | None] = []
     setups: dict = {}
     for s in seeds:

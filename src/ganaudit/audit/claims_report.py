@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ganaudit.audit.claims import PART_COLUMNS, claim_groups, claim_verdicts, evaluate_claims, select_runs, side_values
-from ganaudit.audit.claims_spec import Claim, ClaimsFile
+from ganaudit.audit.claims_spec import Claim, ClaimsFile, load_claims
 
 __all__ = ["write_claims", "claims_markdown", "write_empty_claims"]
 
@@ -155,8 +155,6 @@ def claims_section(runs: pd.DataFrame, study: str, claims_option: str, out_dir: 
     """The audit report's "Claims" section and its verdict counts (for metrics.json), its files written to
     ``out_dir`` (always: empty tables when the study has no claims file). ``claims_option``: a claims
     YAML, '' for ``audits/claims/<study>.yaml`` when it exists, or 'none'."""
-    from ganaudit.audit.claims_spec import load_claims
-
     path = Path(claims_option) if claims_option not in ("", "none") else Path("audits/claims") / f"{study}.yaml"
     if claims_option == "none" or (not claims_option and not path.is_file()):
         reason = f"No claims file for study `{study}` (expected `{path}`; docs/claims.md)."

@@ -33,7 +33,9 @@ from torch import nn
 from ganaudit.audit.stats import variance_components
 from ganaudit.metrics.fid import feature_stats, fid_from_stats
 from ganaudit.metrics.protocols import Protocol
-from ganaudit.metrics.sample_size import fid_infinity, fid_n_ci, fit_inverse_n, subset_sizes
+from ganaudit.metrics.refstats import images_to_tensor
+from ganaudit.metrics.sample_size import fid_curve, fid_infinity, fid_n_ci, fit_inverse_n, subset_sizes
+from ganaudit.metrics.samples import sample_batches
 from ganaudit.metrics.variants import (
     JPEG_QUALITIES,
     RESIZE_FILTERS,
@@ -217,8 +219,6 @@ def fake_features(setup: Setup, source: Source, gkey: tuple, posts: dict, n: int
     select, g_mode, latent = gkey
     feats: dict[tuple, list] = {pk: [] for pk in posts}
     if source.kind == "samples":
-        from ganaudit.metrics.samples import sample_batches
-
         res = int(setup.open_split(setup.proto.real_split).read_batch(0, 1).shape[1])
         batches = sample_batches(source.samples, n, res, setup.proto.extract_batch, source.value_range)
     else:
@@ -239,8 +239,6 @@ def fake_features(setup: Setup, source: Source, gkey: tuple, posts: dict, n: int
 
 def real_features(setup: Setup, rkey: tuple, n: int) -> np.ndarray:
     """features [n, d] of the first ``n`` images of split ``rkey[0]``, resized with ``rkey[1]`` if set."""
-    from ganaudit.metrics.refstats import images_to_tensor
-
     split, resize = rkey
     view = setup.open_split(split)
     out = []
@@ -255,8 +253,6 @@ def real_features(setup: Setup, rkey: tuple, n: int) -> np.ndarray:
 # --- scores ------------------------------------------------------------------------------------------------
 def _fid_inf_point(fake: np.ndarray, mu: np.ndarray, sigma: np.ndarray, seed: int) -> float:
     """FID-infinity of one stream (the 1/N fit, no bootstrap: the streams give the spread)."""
-    from ganaudit.metrics.sample_size import fid_curve
-
     sizes = subset_sizes(fake.shape[0])
     return fit_inverse_n(sizes, fid_curve(fake, mu, sigma, sizes, np.random.default_rng(seed)))[0]
 

@@ -12,16 +12,21 @@ import json
 import math
 from pathlib import Path
 
-from ganaudit.audit.explain import AXES, Source
-from ganaudit.utils.errors import ConfigError, DataError
+import torch
+
+import ganaudit.data
+from ganaudit.audit.explain import AXES, Setup, Source
+from ganaudit.metrics.checkpoints import load_generator
+from ganaudit.metrics.evaluate import CHECKPOINT_SUFFIXES
+from ganaudit.metrics.features import EXTRACTORS
+from ganaudit.metrics.protocols import protocol_for
+from ganaudit.utils.errors import ConfigError, DataError, GanauditError
 from ganaudit.utils.io import atomic_write_text
 
 SAMPLE_SUFFIXES = (".npz", ".npy")
 
 
 def _run_dir_source(path: Path, config) -> tuple[Source, dict]:
-    from ganaudit.metrics.checkpoints import load_generator
-
     res = json.loads((path / "result.json").read_text())
     step = res.get("fid_min_step")
     best = path / "checkpoints" / f"dstep-{int(step):07d}.ckpt" if step is not None else None
@@ -41,9 +46,6 @@ def _run_dir_source(path: Path, config) -> tuple[Source, dict]:
 
 def load_source(path: Path, config=None, value_range=None) -> tuple[Source, dict]:
     """(Source, run info with 'dataset' when known) of one INPUT."""
-    from ganaudit.metrics.checkpoints import load_generator
-    from ganaudit.metrics.evaluate import CHECKPOINT_SUFFIXES
-
     if not path.exists():
         raise ConfigError(f"input '{path}': no such file or directory; expected a run directory, generator file "
                           "or sample file/folder")
@@ -62,21 +64,13 @@ def load_source(path: Path, config=None, value_range=None) -> tuple[Source, dict
 def make_setup(dataset: str, protocol: str, root, artifacts, device: str = "cpu", **options):
     """(Setup, split sizes) for ``dataset`` under ``protocol``: the extractor from ``artifacts/weights``,
     splits from ``root/data/prepared/<dataset>``; ``options`` are :class:`Setup` fields."""
-    import torch
-
-    from ganaudit.audit.explain import Setup
-    from ganaudit.data import open_split
-    from ganaudit.metrics.features import EXTRACTORS
-    from ganaudit.metrics.protocols import protocol_for
-    from ganaudit.utils.errors import GanauditError
-
     proto = protocol_for(dataset, protocol)
     data_dir = Path(root) / "data" / "prepared" / dataset
     views: dict = {}
 
     def view(split):
         if split not in views:
-            views[split] = open_split(dataset, split, data_dir)
+            views[split] = ganaudit.data.open_split(dataset, split, data_dir)
         return views[split]
 
     extractor = EXTRACTORS.get(proto.extractor)(Path(artifacts) / "weights").to(device)
@@ -150,6 +144,7 @@ def write_outputs(result: dict, out: Path) -> dict[str, Path]:
 
 
 def _plot(result: dict, path: Path, top: int = 30) -> None:
+    # deferred: matplotlib (about 0.5 s) is needed only when outputs are written (--out)
     import matplotlib
 
     matplotlib.use("Agg")

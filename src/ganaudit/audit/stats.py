@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm, t
 
 from ganaudit.utils.errors import ConfigError
 
@@ -102,8 +103,6 @@ def variance_components(values: list, sampling_var: list | None = None, *, level
     variance), ``pi`` (the interval one reported FID, from a new run on a new stream, falls in) and the
     counts. Hand check: values [[1, 3], [5, 7]] -> mean 4, var_sampling 2, var_seed 8 - 1 = 7.
     """
-    from scipy.stats import norm, t
-
     groups = [np.asarray(v, dtype=np.float64).ravel() for v in values]
     if not groups or any(g.size == 0 for g in groups):
         raise ValueError("variance_components needs at least one value per input")

@@ -20,8 +20,13 @@ from pathlib import Path
 from ganaudit.audit.explain import AXES, STANDARD_SIZES, Setup, candidates, combine, cost, explain
 from ganaudit.audit.explain_io import load_source, make_setup, render, write_outputs
 from ganaudit.cli.args import ArgumentParser
+from ganaudit.metrics.progress import progress_iter
+from ganaudit.metrics.refstats import images_to_tensor
+from ganaudit.metrics.samples import parse_range
+from ganaudit.utils.determinism import MODE_ENV, enforce
 from ganaudit.utils.errors import ConfigError, GanauditError
 from ganaudit.utils.exits import exit_code, report
+from ganaudit.utils.io import check_writable
 
 
 def parser() -> argparse.ArgumentParser:
@@ -70,8 +75,6 @@ def _setup(opts, sources_info) -> tuple[Setup, dict]:
 
 def _per_image_seconds(setup: Setup, split_sizes: dict) -> float:
     """Seconds per image of the extractor, timed on one batch of real images (after a warm-up batch)."""
-    from ganaudit.metrics.refstats import images_to_tensor
-
     images = images_to_tensor(setup.open_split(setup.proto.real_split).read_batch(0, setup.proto.extract_batch))
     setup.extractor(images[:2].to(setup.device))
     start = time.perf_counter()
@@ -82,14 +85,8 @@ def _per_image_seconds(setup: Setup, split_sizes: dict) -> float:
 def main(argv: list[str] | None = None) -> int:
     opts = parser().parse_args(argv)
     try:
-        from ganaudit.metrics.progress import progress_iter
-        from ganaudit.metrics.samples import parse_range
-        from ganaudit.utils.determinism import MODE_ENV, enforce
-
         enforce(os.environ.get(MODE_ENV) or "portable")  # the kernels the runs were trained with
         if opts.out is not None:
-            from ganaudit.training.checks import check_writable
-
             check_writable(opts.out, "--out folder")  # before any computing
         loaded = [load_source(p, opts.config, parse_range(opts.samples_range)) for p in opts.inputs]
         sources, infos = [s for s, _ in loaded], [i for _, i in loaded]

@@ -18,6 +18,7 @@ from typing import Iterator
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from ganaudit.metrics.evaluate import latent_stream
 from ganaudit.metrics.protocols import Protocol
@@ -44,8 +45,6 @@ def resize_images(images: torch.Tensor, size: int, method: str) -> torch.Tensor:
     if method == "nearest":
         return F.interpolate(images, size=(size, size), mode="nearest")
     if method == "pil_bicubic":
-        from PIL import Image
-
         out = []
         for img in images.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy():
             pil = Image.fromarray(img).resize((size, size), Image.BICUBIC)  # antialiased in PIL
@@ -65,8 +64,6 @@ def quantize(images: torch.Tensor, mode: str) -> torch.Tensor:
 
 def jpeg_roundtrip(images: torch.Tensor, quality: int) -> torch.Tensor:
     """Each image rounded to uint8, saved as JPEG at ``quality`` (PIL) and decoded; float [0, 255]."""
-    from PIL import Image
-
     out = []
     for img in images.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy():
         buf = io.BytesIO()

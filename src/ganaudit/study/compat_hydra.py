@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.types import HydraContext, RunMode
 from omegaconf import DictConfig
 
 __all__ = ["compose_multirun_config", "hydra_context", "failed_return", "job_error"]
@@ -29,9 +32,6 @@ __all__ = ["compose_multirun_config", "hydra_context", "failed_return", "job_err
 def compose_multirun_config(config_name: str, overrides: Sequence[str]) -> DictConfig:
     """The configuration ``--multirun`` would compose for ``config_name`` and ``overrides`` (call inside
     ``@hydra.main``)."""
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.types import RunMode
-
     hydra = GlobalHydra.instance().hydra
     if hydra is None:
         raise RuntimeError("Hydra is not initialized: call inside a @hydra.main application")
@@ -42,17 +42,14 @@ def compose_multirun_config(config_name: str, overrides: Sequence[str]) -> DictC
 def hydra_context(config: DictConfig) -> Any:
     """``HydraContext`` for a launcher's ``setup``: the running app's config loader and the callbacks of
     ``config`` (``hydra.callbacks``)."""
+    # deferred: hydra._internal is private API, held in this adapter so importing ganaudit does not fail when it moves
     from hydra._internal.callbacks import Callbacks
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.types import HydraContext
 
     return HydraContext(config_loader=GlobalHydra.instance().config_loader(), callbacks=Callbacks(config))
 
 
 def failed_return(error: BaseException) -> Any:
     """A ``JobReturn`` of status FAILED carrying ``error``, as Hydra's ``run_job`` makes for a failed job."""
-    from hydra.core.utils import JobReturn, JobStatus
-
     ret = JobReturn()
     ret.status = JobStatus.FAILED
     ret._return_value = error

@@ -23,7 +23,11 @@ submitit itself (``AutoExecutor``, ``update_parameters``, ``map_array``, ``Job.p
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Sequence
+
+import submitit
+from hydra.core.singleton import Singleton
 
 __all__ = ["is_slurm_launcher", "executor_for", "array_arguments", "CALL_ARGUMENTS"]
 
@@ -33,6 +37,7 @@ CALL_ARGUMENTS = ("sweep_overrides", "job_dir_key", "job_num", "job_id", "single
 
 def is_slurm_launcher(launcher: Any) -> bool:
     """Whether ``launcher`` is hydra-submitit-launcher's SLURM launcher."""
+    # deferred: the plugin's undocumented module, held in this adapter so importing ganaudit does not fail when it moves
     from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
 
     return isinstance(launcher, SlurmLauncher)
@@ -40,8 +45,7 @@ def is_slurm_launcher(launcher: Any) -> bool:
 
 def base_params() -> set[str]:
     """The fields submitit takes without the executor prefix: the plugin's ``BaseQueueConf``."""
-    from dataclasses import fields
-
+    # deferred: the plugin's undocumented module, held in this adapter so importing ganaudit does not fail when it moves
     from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 
     return {f.name for f in fields(BaseQueueConf)} - {"submitit_folder"}
@@ -49,8 +53,6 @@ def base_params() -> set[str]:
 
 def executor_for(launcher: Any, cluster: str = "slurm") -> Any:
     """A submitit executor for ``cluster`` configured with the launcher's parameters."""
-    import submitit
-
     params = dict(launcher.params)
     folder = params.pop("submitit_folder")
     max_timeout = params.pop("max_num_timeout", 0)
@@ -63,7 +65,5 @@ def executor_for(launcher: Any, cluster: str = "slurm") -> Any:
 
 def array_arguments(job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[tuple]:
     """One argument tuple of the launcher's ``__call__`` per job (job numbers from ``initial_job_idx``)."""
-    from hydra.core.singleton import Singleton
-
     return [(list(ov), "hydra.sweep.dir", initial_job_idx + i, f"job_id_for_{initial_job_idx + i}",
              Singleton.get_state()) for i, ov in enumerate(job_overrides)]

@@ -19,10 +19,15 @@ import os
 from pathlib import Path
 from typing import Protocol, Sequence
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.plugins import Plugins
+from hydra.core.utils import JobStatus
+from omegaconf import OmegaConf
+
 from ganaudit.study.cluster import submit_and_wait
 from ganaudit.study.compat_hydra import compose_multirun_config, hydra_context, job_error
 from ganaudit.study.compat_submitit import is_slurm_launcher
-from ganaudit.study.runner import execute_entry, record_lost_job
+from ganaudit.study.runner import execute_entry, hydra_task, record_lost_job
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +58,6 @@ class HydraBatchLauncher:
     """The Hydra launcher of the running app, driven batch by batch (call inside ``@hydra.main``)."""
 
     def __init__(self, config_name: str = "run_study") -> None:
-        from hydra.core.hydra_config import HydraConfig
-        from hydra.core.plugins import Plugins
-        from omegaconf import OmegaConf
-
-        from ganaudit.study.runner import hydra_task
-
         hcfg = HydraConfig.get()
         overrides = [*OmegaConf.to_container(hcfg.overrides.hydra), *OmegaConf.to_container(hcfg.overrides.task)]
         # the same full config (hydra node included) that `--multirun` would have composed
@@ -72,8 +71,6 @@ class HydraBatchLauncher:
         self.next_idx = 0
 
     def launch(self, keys: Sequence[str], plan_path: Path) -> int:
-        from hydra.core.utils import JobStatus
-
         if not keys:
             return 0
         jobs = [[f"study_job.plan={_quote(str(plan_path))}", f"study_job.key={_quote(k)}"] for k in keys]

@@ -20,6 +20,7 @@ estimated as if it had those). n_dis 5 runs are estimated with the n_dis 1 (D+G)
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,8 +44,6 @@ def study_claims(study: Any, claims_file: Path | None = None) -> tuple[list[str]
     """The ``claims`` ids of a study node, checked against the claims file's ids (ConfigError naming the
     study, the id and the nearest known one). Without the file (an installed package, no checkout) the
     ids are listed unchecked and the path is None."""
-    import difflib
-
     raw = study.get("claims") if hasattr(study, "get") else None
     ids = [str(i) for i in (list(raw) if raw is not None else [])]
     if claims_file is None:

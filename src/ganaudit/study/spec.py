@@ -29,9 +29,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from ganaudit.study.hparams import PARAM_ORDER, grid_settings, random_settings, setting_id, setting_overrides
+from ganaudit.utils.conf import conf_dir
 from ganaudit.utils.errors import ConfigError
 from ganaudit.utils.overrides import override_dict
 
@@ -58,16 +60,12 @@ def study_source(name: str | None = None) -> str:
     choice (and the ``study.*`` overrides of its command line), else ``study '<name>'`` (a study composed
     through the compose API or given as a dict)."""
     try:
-        from hydra.core.hydra_config import HydraConfig
-
         hc = HydraConfig.get()
         choice = hc.runtime.choices.get("study")
         edits = [str(o) for o in hc.overrides.task if str(o).lstrip("+~").startswith("study.")]
     except ValueError:  # no Hydra app running
         choice, edits = None, []
     if choice:
-        from ganaudit.training.config import conf_dir
-
         path = conf_dir() / "study" / f"{choice}.yaml"
         where = f"study file '{path}'" if path.is_file() else f"study '{choice}'"
         return where + (f" (with the command-line overrides {' '.join(edits)})" if edits else "")

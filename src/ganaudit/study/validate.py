@@ -133,7 +133,8 @@ def _static_settings(spec: StudySpec, config: Configuration) -> list[tuple[str, 
 
 def _bo_corners(spec: StudySpec, config: Configuration) -> list[tuple[int, list[dict]]]:
     """(n_dis, [low corner, high corner]) of each BO group of ``config``: the ends of its ranges."""
-    from ganaudit.study.bo import bo_groups, bo_options  # optuna: imported for BO studies only
+    # deferred: ganaudit.study.bo imports optuna (about 1 s), needed by BO studies only
+    from ganaudit.study.bo import bo_groups, bo_options
 
     if "bo" not in spec.modes:
         return []

@@ -14,18 +14,27 @@ D steps (one D Adam update each; spec §5.1).
 from __future__ import annotations
 
 import difflib
+import importlib
 import math
 import re
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.errors import HydraException, MissingConfigException
+from hydra.initialize import get_gh_backup, restore_gh_from_backup
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
 from ganaudit.training.schema import PRIMARY_SCHEMAS, schema_paths, unknown_keys
 from ganaudit.utils.conf import conf_dir
 from ganaudit.utils.confighash import UNHASHED_KEYS, config_hash_of, semantic_part
+from ganaudit.utils.determinism import check_mode
 from ganaudit.utils.errors import ConfigError
+from ganaudit.utils.overrides import override_dict
 
 __all__ = [
     "AXIS_GROUPS",
@@ -65,12 +74,6 @@ def compose(overrides: Iterable[str] = (), config_name: str = "config") -> DictC
     a malformed override raises ConfigError naming the option and the allowed values or nearest keys.
     Interpolations (e.g. ``arch.resolution: ${dataset.resolution}``) are left unresolved.
     """
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException, MissingConfigException
-    from hydra.initialize import get_gh_backup, restore_gh_from_backup
-
     overrides = [str(o) for o in overrides]
     path = conf_dir()
     backup = get_gh_backup()
@@ -102,8 +105,6 @@ TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or 
 def _schema_error(exc: Exception, config_name: str, conf: Path | None = None) -> ConfigError | None:
     """ConfigError for Hydra's refusal of a key the schema lacks or of a value of the wrong type; a
     whole config file of the wrong shape (e.g. a list where a mapping belongs) is named by its path."""
-    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
-
     cause = exc.__cause__
     key = getattr(cause, "full_key", None)
     where = re.search(r"In '([^']+)'", str(exc))
@@ -136,8 +137,6 @@ def unknown_key_error(key: str, config_name: str = "config") -> ConfigError:
 
 def _unknown_option_error(overrides: list[str], exc: Exception) -> ConfigError:
     """ConfigError for ``group=name`` where conf/<group>/name.yaml does not exist."""
-    from ganaudit.utils.overrides import override_dict
-
     for group, value in override_dict(overrides, as_text=True).items():
         if (conf_dir() / group).is_dir() and value and not (conf_dir() / group / f"{value}.yaml").is_file():
             return ConfigError(
@@ -158,12 +157,11 @@ def _get(cfg: DictConfig, key: str) -> Any:
 
 def _registry(group: str):
     module, attr = AXIS_GROUPS[group]
-    import importlib
-
     return getattr(importlib.import_module(module), attr)
 
 
 def _adam_impls() -> str:
+    # deferred: ganaudit.axes.optim imports torch; composing and checking a config stays torch-free
     from ganaudit.axes.optim import ADAM_IMPLS
 
     return ", ".join(ADAM_IMPLS.names())
@@ -202,6 +200,7 @@ def check_ranges(cfg: DictConfig) -> None:
     impl = _get(cfg, "optim.impl")
     if impl not in _adam_impls().split(", "):
         raise ConfigError(f"option 'optim.impl' = {impl!r}: expected one of {_adam_impls()} (tf1: the study's Adam)")
+    # deferred: ganaudit.training.precision imports torch; composing and checking a config stays torch-free
     from ganaudit.training.precision import check_precision
 
     check_precision(str(_get(cfg, "trainer.precision")))  # 32-true (exact float32) | tf32
@@ -210,8 +209,6 @@ def check_ranges(cfg: DictConfig) -> None:
         raise ConfigError(f"option 'arch.resolution' = {res!r}: expected the resolution of dataset "
                           f"'{_get(cfg, 'dataset.name')}' ({data_res})")
     _registry("arch").get(_get(cfg, "arch.name")).check(res, _get(cfg, "norm.name"))  # e.g. sndcgan + batch norm
-    from ganaudit.utils.determinism import check_mode
-
     if check_mode(str(_get(cfg, "determinism"))) == "portable":  # one intra-op thread, deterministic kernels
         if not _get(cfg, "trainer.deterministic"):
             raise ConfigError("option 'trainer.deterministic' = False with determinism=portable: expected true")

@@ -15,6 +15,7 @@ uninterrupted run bit for bit on the same machine. A run whose loss becomes NaN/
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import warnings
@@ -67,7 +68,7 @@ def _eval_callback(cfg: DictConfig, rdir: Path, context: dict, evaluate_fn: Any)
     if not ev.enabled:
         return None
     if evaluate_fn is None:
-        try:
+        try:  # deferred: metrics.evaluate loads only with eval.enabled; a failed import becomes a ConfigError
             from ganaudit.metrics.evaluate import evaluate_generator as evaluate_fn
         except ImportError as exc:
             raise ConfigError(f"option 'eval.enabled' = true but ganaudit.metrics.evaluate cannot be imported "
@@ -82,8 +83,6 @@ def _eval_callback(cfg: DictConfig, rdir: Path, context: dict, evaluate_fn: Any)
 def _quiet_lightning() -> None:
     """Keep a run's output to what it says about the run: drop Lightning's start-up tips and hardware
     lines, and a deprecation warning raised inside Lightning itself (nothing a user can act on)."""
-    import logging
-
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     # On a machine with SLURM installed Lightning suggests srun; ganaudit's SLURM launcher runs each run

@@ -32,7 +32,7 @@ from typing import Iterator
 
 from ganaudit.utils.errors import LockedError, OutputError
 
-try:
+try:  # deferred: fcntl is POSIX-only
     import fcntl
 except ImportError:  # Windows
     fcntl = None
