@@ -75,8 +75,8 @@ class DStepCheckpoint(Checkpoint):
             return
         step = int(trainer.global_step)
         if self.keep == "all":
-            trainer.save_checkpoint(str(self.dirpath / self.FILENAME.format(step=step)))
-        trainer.save_checkpoint(str(self.dirpath / self.LAST))
+            trainer.save_checkpoint(str(self.dirpath / self.FILENAME.format(step=step)), weights_only=False)
+        trainer.save_checkpoint(str(self.dirpath / self.LAST), weights_only=False)  # full state: resumable
         self.last_saved_step = step
 
 
