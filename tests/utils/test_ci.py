@@ -14,7 +14,8 @@ def _commands(text: str) -> list[str]:
 
 def test_the_readme_test_command_is_the_last_line_of_ci():
     blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.S)
-    test_commands = [line for block in blocks for line in _commands(block) if re.search(r"python3 -m pytest( -n \d+)?$", line)]
+    test_commands = [line for block in blocks for line in _commands(block)
+                     if re.search(r"python3 -m pytest( -n \d+)?$", line)]
     assert len(test_commands) == 1, test_commands
     assert _commands(CI)[-1] == test_commands[0]
 
