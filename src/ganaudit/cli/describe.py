@@ -3,15 +3,7 @@
     ganaudit describe arch=resnet19 dataset=celeba_hq_128 norm=layer       (= python -m ganaudit.describe)
     ganaudit describe experiment=kurach2019/hub13
 
-prints one JSON object::
-
-    {"config": {...resolved...}, "config_hash": "…", "generator_parameters": int,
-     "discriminator_parameters": int, "generator_output_shape": [B, 3, R, R],
-     "discriminator_output_shape": [B], "generator_output_range": [min, max], "batch": B}
-
-Parameter counts are trainable parameters only (``requires_grad``); SN's ``u`` vectors and BN running
-statistics are buffers and not counted. Shapes come from one forward pass of a batch of B = 2 latents
-``z ~ U(-1,1)`` through G (eval mode) and of G's images through D (eval mode).
+prints the JSON object of :func:`ganaudit.training.describe.describe` (what its fields mean is said there).
 """
 
 from __future__ import annotations
