@@ -171,7 +171,7 @@ def test_real_command_prints_one_line_and_exits_2(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1] == \
-        "error: option 'optim.lr' = -1: expected a learning rate > 0 (study grid: 0.0001, 0.0002, 0.001)"
+        "error: option 'optim.lr' = -1.0: expected a learning rate > 0 (study grid: 0.0001, 0.0002, 0.001)"
     assert "Traceback" not in proc.stderr and not (tmp_path / "runs").exists()
     proc = subprocess.run([sys.executable, "-m", "ganaudit.train", "loss=nope", f"paths.root={tmp_path}"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
