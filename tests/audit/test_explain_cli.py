@@ -22,7 +22,7 @@ def _gens(tmp_path, n=2):
 
 def test_plan_then_outputs(tmp_path, capsys, digits_weights, digits_view):  # noqa: F811
     common = ["--claim-fid", "50", "--dataset", "digits", "--artifacts", str(digits_weights.parent),
-              "--streams", "2", "--axes", "n_real,g_mode", "--sizes", "", *_gens(tmp_path)]
+              "--streams", "2", "--axes", "n_real,g_mode", "--sizes", "", "--trust-pickle", *_gens(tmp_path)]
     assert explain_main([*common, "--plan"]) == 0
     out = capsys.readouterr().out
     # plain + n_real=250 + g_mode=train + their pair = 4 variants x 2 inputs x 2 streams
@@ -46,7 +46,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys, digits_weights, digits
     err = capsys.readouterr().err
     assert err.startswith("error: input") and err.count("\n") == 1
     gens = _gens(tmp_path, 1)
-    assert explain_main(["--claim-fid", "5", "--dataset", "digits", "--axes", "colour",
+    assert explain_main(["--claim-fid", "5", "--dataset", "digits", "--axes", "colour", "--trust-pickle",
                          "--artifacts", str(digits_weights.parent), *gens]) == 2
     err = capsys.readouterr().err
     assert "'--axes' = 'colour'" in err and err.count("\n") == 1

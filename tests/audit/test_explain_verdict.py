@@ -41,7 +41,7 @@ def test_verdict_reports_sampling_and_seed_components(tmp_path, capsys, digits_w
         path = tmp_path / f"g{seed}.pt"
         torch.save(TinyGenerator(seed=seed).eval(), path)
         inputs.append(str(path))
-    rc = verdict(["--claim-fid", "100", "--dataset", "digits", "--streams", "3", "--n-boot", "200",
+    rc = verdict(["--claim-fid", "100", "--dataset", "digits", "--streams", "3", "--n-boot", "200", "--trust-pickle",
                   "--artifacts", str(digits_weights.parent), "--record", str(tmp_path / "r.jsonl"), "--json", *inputs])
     out = capsys.readouterr()
     assert rc == 0, out.err

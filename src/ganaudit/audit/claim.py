@@ -119,6 +119,11 @@ def _run_dir_score(path: Path) -> dict:
             "config": res.get("config")}
 
 
+def _trusts(opts: argparse.Namespace) -> bool:
+    """``--trust-pickle``: generator files that load only by full unpickling are allowed."""
+    return bool(getattr(opts, "trust_pickle", False))
+
+
 def seed_score(path: Path, claim: Claim, opts: argparse.Namespace) -> dict:
     """``{"input", "seed", "config_hash", "status", "step", "score", "config"}`` of one input."""
     if path.is_dir() and (path / "result.json").is_file():
@@ -126,11 +131,12 @@ def seed_score(path: Path, claim: Claim, opts: argparse.Namespace) -> dict:
     enforce(os.environ.get(MODE_ENV) or "portable")  # the kernels the runs were trained with (ganaudit.cli.main)
     config = None
     if path.suffix in CHECKPOINT_SUFFIXES:
-        config = load_generator(path, opts.config)[1].get("config")
+        config = load_generator(path, opts.config, trust_pickle=_trusts(opts))[1].get("config")
         check_row(claim, config, str(path), opts.match_d_steps)
     record = evaluate_samples(path, dataset=claim.get("dataset"), protocol=opts.protocol, data_dir=opts.data_dir,
                               data_root=Path(opts.root) / "data" / "prepared", artifacts_dir=Path(opts.artifacts),
-                              record_path=Path(opts.record), device=opts.device, config=opts.config)
+                              record_path=Path(opts.record), device=opts.device, config=opts.config,
+                              trust_pickle=_trusts(opts))
     prov = record.get("provenance", {})
     fid = record.get("fid")
     return {"input": str(path), "seed": prov.get("seed"), "config_hash": prov.get("config_hash"),
@@ -188,7 +194,7 @@ def sampling_part(seeds: list[dict], claim: Claim, opts: argparse.Namespace) -> 
         if s["score"] is None or not runnable or not dataset:
             out.append(None)
             continue
-        source, _ = load_source(path, opts.config)
+        source, _ = load_source(path, opts.config, trust_pickle=_trusts(opts))
         if str(dataset) not in setups:
             setups[str(dataset)] = make_setup(str(dataset), opts.protocol, opts.root, opts.artifacts, opts.device,
                                               streams=opts.streams, n_boot=opts.sampling_boot, level=opts.level)

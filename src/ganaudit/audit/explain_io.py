@@ -26,7 +26,7 @@ from ganaudit.utils.io import atomic_write_text
 SAMPLE_SUFFIXES = (".npz", ".npy")
 
 
-def _run_dir_source(path: Path, config) -> tuple[Source, dict]:
+def _run_dir_source(path: Path, config, trust_pickle: bool = False) -> tuple[Source, dict]:
     res = json.loads((path / "result.json").read_text())
     step = res.get("fid_min_step")
     best = path / "checkpoints" / f"dstep-{int(step):07d}.ckpt" if step is not None else None
@@ -35,24 +35,25 @@ def _run_dir_source(path: Path, config) -> tuple[Source, dict]:
         best = last
     if not best.is_file():
         raise DataError(f"run directory '{path}' has no checkpoints/last.ckpt; expected a finished run")
-    gen, info = load_generator(best, config)
+    gen, info = load_generator(best, config, trust_pickle=trust_pickle)
     gens, steps = {"best": gen}, {"best": info.get("step")}
     if last.is_file() and last != best:
-        final, finfo = load_generator(last, config)
+        final, finfo = load_generator(last, config, trust_pickle=trust_pickle)
         if finfo.get("step") != info.get("step"):
             gens["final"], steps["final"] = final, finfo.get("step")
     return Source(str(path), "generator", gens, int(info.get("z_dim") or 128), steps=steps), info
 
 
-def load_source(path: Path, config=None, value_range=None) -> tuple[Source, dict]:
-    """(Source, run info with 'dataset' when known) of one INPUT."""
+def load_source(path: Path, config=None, value_range=None, *, trust_pickle: bool = False) -> tuple[Source, dict]:
+    """(Source, run info with 'dataset' when known) of one INPUT. ``trust_pickle``: allow generator files
+    that load only by full unpickling (``ganaudit.metrics.checkpoints.load_generator``)."""
     if not path.exists():
         raise ConfigError(f"input '{path}': no such file or directory; expected a run directory, generator file "
                           "or sample file/folder")
     if path.is_dir() and (path / "result.json").is_file():
-        return _run_dir_source(path, config)
+        return _run_dir_source(path, config, trust_pickle)
     if path.suffix in CHECKPOINT_SUFFIXES:
-        gen, info = load_generator(path, config)
+        gen, info = load_generator(path, config, trust_pickle=trust_pickle)
         return Source(str(path), "generator", {"best": gen}, int(info.get("z_dim") or 128),
                       steps={"best": info.get("step")}), info
     if path.is_dir() or path.suffix in SAMPLE_SUFFIXES:

@@ -3,6 +3,7 @@
     ganaudit evaluate samples=<.npz|.npy|png folder|checkpoint> [dataset=<name>] [protocol=<name>]
         [config=<run>/config.yaml] [data_dir=data/prepared/<dataset>] [artifacts=artifacts]
         [record=artifacts/evals/reviewer.jsonl] [device=cpu] [samples_range=0,1|-1,1|0,255]
+        [trust_pickle=true]
 
 The options are the Hydra config ``conf/evaluate.yaml`` (composed, not a Hydra app: no output
 directory). Prints the evaluation record JSON (``ganaudit.metrics.evaluate.evaluate_samples``); exit 2
@@ -48,7 +49,7 @@ def _evaluate(argv: list[str]) -> int:
         Path(str(opts.samples)), dataset=opts.dataset.name if opts.get("dataset") else None,
         protocol=str(opts.protocol), data_dir=opts.data_dir, data_root=str(opts.paths.data),
         artifacts_dir=Path(str(opts.artifacts)), record_path=Path(str(opts.record)), device=str(opts.device),
-        config=opts.config, samples_range=opts.get("samples_range"))
+        config=opts.config, samples_range=opts.get("samples_range"), trust_pickle=bool(opts.trust_pickle))
     print(json.dumps(record, indent=2, sort_keys=True))
     return 0
 

@@ -48,6 +48,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", action="store_true", help="print the cost and exit")
     p.add_argument("--out", type=Path, help="write explain.md, .csv, .json, .png here")
     p.add_argument("--config", help="a run's config.yaml, for bare generator state_dicts")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="load generator files that need full unpickling (a pickle can run arbitrary code)")
     p.add_argument("--samples-range", help="range of sample files: 0,1 | -1,1 | 0,255")
     p.add_argument("--root", default=".", help="where data/prepared/<dataset> lives")
     p.add_argument("--artifacts", default="artifacts", help="extractor weights")
@@ -88,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         enforce(os.environ.get(MODE_ENV) or "portable")  # the kernels the runs were trained with
         if opts.out is not None:
             check_writable(opts.out, "--out folder")  # before any computing
-        loaded = [load_source(p, opts.config, parse_range(opts.samples_range)) for p in opts.inputs]
+        loaded = [load_source(p, opts.config, parse_range(opts.samples_range), trust_pickle=opts.trust_pickle)
+                  for p in opts.inputs]
         sources, infos = [s for s, _ in loaded], [i for _, i in loaded]
         setup, split_sizes = _setup(opts, infos)
         singles, _ = candidates(setup, sources, split_sizes)

@@ -32,6 +32,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--baselines", default="audits/baselines/published_models.csv")
     p.add_argument("--protocol", default="auto", help="evaluation protocol (default: auto, as in training)")
     p.add_argument("--config", help="a run's config.yaml, for bare generator state_dicts")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="load generator files that need full unpickling (a pickle can run arbitrary code)")
     p.add_argument("--root", default=".", help="where data/prepared/<dataset> lives (default: .)")
     p.add_argument("--data-dir", default=None, help="prepared data (default: <root>/data/prepared/<dataset>)")
     p.add_argument("--artifacts", default="artifacts", help="extractor weights and reference statistics")

@@ -13,13 +13,18 @@ Accepted files, tried in this order:
 * a generator ``state_dict`` (``{name: tensor}``, with or without a ``generator.`` prefix) together
   with ``config``: a run's ``config.yaml`` (or a dict of the same shape) naming arch, norm, width, z_dim,
   init and the dataset's resolution;
-* a pickled ``nn.Module`` (``torch.save(generator)``): unpickling runs code, so trusted files only.
+* a pickled ``nn.Module`` (``torch.save(generator)``): unpickling can run any code the file names, so
+  such a file is refused unless the caller opts in (``trust_pickle=True``; on the command line
+  ``trust_pickle=true`` for ``evaluate``, ``--trust-pickle`` for ``audit verdict`` / ``audit explain``).
+  Nothing in the file runs before that opt-in: every file is first read with ``weights_only=True``.
 
 Any other content is a DataError naming the file and the accepted formats.
 """
 
 from __future__ import annotations
 
+import pickle
+import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -33,11 +38,38 @@ from ganaudit.axes.archs import ARCHS
 from ganaudit.utils.confighash import config_hash_of, semantic_part, verify_embedded
 from ganaudit.utils.errors import CheckpointError, ConfigError, DataError
 
-__all__ = ["load_generator", "generator_from_lightning", "generator_from_state_dict", "is_lightning_checkpoint"]
+__all__ = ["load_generator", "generator_from_lightning", "generator_from_state_dict", "is_lightning_checkpoint",
+           "load_weights_only", "needs_unpickling", "untrusted_pickle_error"]
 
 PREFIX = "generator."
 FORMATS = ("a TorchScript generator, a ganaudit Lightning checkpoint (runs/<run>/checkpoints/*.ckpt), "
            "a generator state_dict with config=<run>/config.yaml, or a pickled nn.Module")
+
+
+PICKLE_RISK = ("a pickle can run arbitrary code; pass trust_pickle=true (audit commands: --trust-pickle) only "
+               "for files you made or trust, or export the generator as TorchScript (torch.jit.save) or as a "
+               "state_dict with config=<run>/config.yaml")
+
+
+def needs_unpickling(exc: BaseException) -> bool:
+    """Whether ``torch.load(..., weights_only=True)`` failed because the file names code to run (a full
+    pickle), rather than because it is truncated or not a torch file."""
+    text = str(exc)
+    return isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in text and \
+        ("GLOBAL " in text or "Unsupported global" in text)  # else: a corrupt stream ("Unsupported operand")
+
+
+def untrusted_pickle_error(path: Path, exc: BaseException) -> ConfigError:
+    """The refusal of a file that only loads by full unpickling, naming what it would call."""
+    names = sorted(set(re.findall(r"GLOBAL ([\w.]+)", str(exc))))
+    what = f" (it names {', '.join(names)})" if names else ""
+    return ConfigError(f"checkpoint '{path}' loads only by full unpickling{what}, and {PICKLE_RISK}")
+
+
+def load_weights_only(path: Path) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU: tensors, containers and plain values; nothing in
+    the file runs. Raises what torch raises (see :func:`needs_unpickling`)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def is_lightning_checkpoint(obj: Any) -> bool:
@@ -166,14 +198,25 @@ def _is_torchscript(path: Path) -> bool:
         return any("/code/" in n for n in archive.namelist())
 
 
-def load_generator_checkpoint(path: Path) -> nn.Module:
-    """A generator from a TorchScript file or a pickled ``nn.Module`` (trusted files only)."""
+def load_generator_checkpoint(path: Path, *, trust_pickle: bool = False) -> nn.Module:
+    """A generator from a TorchScript file or, with ``trust_pickle``, a pickled ``nn.Module``; without it
+    a file that needs full unpickling is refused (ConfigError naming the risk and the opt-in)."""
     if _is_torchscript(path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             return torch.jit.load(str(path), map_location="cpu")
+    if not trust_pickle:
+        try:
+            obj = load_weights_only(path)
+        except Exception as exc:
+            if needs_unpickling(exc):
+                raise untrusted_pickle_error(path, exc) from None
+            raise DataError(f"checkpoint '{path}' cannot be read by torch.load ({type(exc).__name__}); expected "
+                            f"{FORMATS}") from None
+        raise DataError(f"checkpoint '{path}' holds a {type(obj).__name__}, not a generator module; expected "
+                        f"{FORMATS}")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
+        obj = torch.load(path, map_location="cpu", weights_only=False)  # the caller trusts this file
     except Exception as exc:
         raise DataError(f"checkpoint '{path}' cannot be read by torch.load: {exc}") from exc
     if isinstance(obj, dict) and isinstance(obj.get("generator"), nn.Module):
@@ -184,8 +227,12 @@ def load_generator_checkpoint(path: Path) -> nn.Module:
     return obj
 
 
-def load_generator(path: str | Path, config: str | Path | Mapping | None = None) -> tuple[nn.Module, dict]:
-    """``(generator in eval mode on the CPU, run info)`` from any accepted file (module docstring)."""
+def load_generator(path: str | Path, config: str | Path | Mapping | None = None, *,
+                   trust_pickle: bool = False) -> tuple[nn.Module, dict]:
+    """``(generator in eval mode on the CPU, run info)`` from any accepted file (module docstring).
+
+    ``trust_pickle``: allow a file that loads only by full unpickling (a pickled ``nn.Module``), which
+    can run any code; without it such a file is a ConfigError naming the risk and the opt-in."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"checkpoint '{path}': no such file; expected {FORMATS}")
@@ -193,9 +240,14 @@ def load_generator(path: str | Path, config: str | Path | Mapping | None = None)
         gen = load_generator_checkpoint(path)
         return gen.eval(), _unknown("torchscript", path, gen)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # not plain tensors/containers: a pickled module (trusted files only)
-        gen = load_generator_checkpoint(path)
+        obj = load_weights_only(path)
+    except Exception as exc:
+        if not needs_unpickling(exc):
+            raise DataError(f"checkpoint '{path}' cannot be read by torch.load ({type(exc).__name__}: truncated, "
+                            f"corrupt or another format); expected {FORMATS}") from None
+        if not trust_pickle:  # nothing of the file has run yet
+            raise untrusted_pickle_error(path, exc) from None
+        gen = load_generator_checkpoint(path, trust_pickle=True)
         return gen.eval(), _unknown("pickle", path, gen)
     if is_lightning_checkpoint(obj):
         gen, info = generator_from_lightning(obj, path)

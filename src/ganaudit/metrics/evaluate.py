@@ -179,7 +179,8 @@ CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".ts")
 
 def evaluate_samples(samples: Path, *, dataset: str | None, protocol: str, data_dir, artifacts_dir,
                      record_path: Path | None, context: dict | None = None, device: str = "cpu",
-                     config=None, data_root: str | Path = "data/prepared", samples_range: str | None = None) -> dict:
+                     config=None, data_root: str | Path = "data/prepared", samples_range: str | None = None,
+                     trust_pickle: bool = False) -> dict:
     """Evaluate a reviewer's samples (array file, PNG folder or generator file); NaN refused.
 
     A generator file is read by :func:`ganaudit.metrics.checkpoints.load_generator` (``config``: a run's
@@ -187,13 +188,14 @@ def evaluate_samples(samples: Path, *, dataset: str | None, protocol: str, data_
     seed / config_hash / D step / run id to the record. ``data_dir`` None = ``data_root/<dataset>``.
     ``samples_range`` ("0,1" | "-1,1" | "0,255"): the range the samples (or G's outputs) are in;
     without it, data that looks like [0, 1] or [-1, 1] images is refused (metrics.samples).
+    ``trust_pickle``: allow a generator file that loads only by full unpickling (it can run any code).
     """
     value_range = parse_range(samples_range)
 
     samples = Path(samples)
     context = {"samples": str(samples), **(context or {})}
     if samples.suffix in CHECKPOINT_SUFFIXES:
-        gen, info = load_generator(samples, config)
+        gen, info = load_generator(samples, config, trust_pickle=trust_pickle)
         dataset = _checkpoint_dataset(dataset, info, samples)
         context = {**{k: info[k] for k in ("seed", "config_hash", "step", "run_id") if info.get(k) is not None},
                    **context}

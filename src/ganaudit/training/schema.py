@@ -207,6 +207,7 @@ class EvaluateConfig:
     record: str = MISSING
     device: str = MISSING
     samples_range: Optional[str] = MISSING
+    trust_pickle: bool = False
     determinism: str = MISSING
 
 

@@ -4,7 +4,9 @@ A checkpoint's ``checkpoint["ganaudit"]`` carries the ``config_hash`` and ``seed
 wrote it (see :class:`ganaudit.training.lit.gan_module.GANModule`). Resuming under another configuration or
 seed is refused (a different run with the same tensor shapes would otherwise continue silently).
 A truncated or corrupt ``last.ckpt`` (a kill during a save on a file system without atomic rename,
-a copy cut short) falls back to the newest intact numbered ``dstep-*.ckpt``, and says so.
+a copy cut short) falls back to the newest intact numbered ``dstep-*.ckpt``, and says so. A checkpoint
+that loads only by full unpickling is refused, not skipped: ganaudit's own checkpoints load with
+``weights_only=True``, so such a file was put there by someone else, and unpickling it could run any code.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import torch
 
+from ganaudit.metrics.checkpoints import needs_unpickling
 from ganaudit.utils.confighash import verify_embedded
 from ganaudit.utils.errors import CheckpointError
 
@@ -24,10 +27,17 @@ log = logging.getLogger("ganaudit.training.train")
 
 
 def load_checkpoint(path: Path) -> dict | None:
-    """The checkpoint dict (``weights_only=True``, CPU) or None when it cannot be read."""
+    """The checkpoint dict (``weights_only=True``, CPU) or None when it cannot be read (truncated,
+    corrupt); CheckpointError for a file that loads only by full unpickling (nothing of it runs)."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:
+    except Exception as exc:
+        if needs_unpickling(exc):
+            raise CheckpointError(
+                f"checkpoint '{path}' loads only by full unpickling, which ganaudit's own checkpoints never "
+                "need, and a pickle can run arbitrary code: it was not written by this run. Refusing to "
+                "resume from it (training has no trust_pickle option): move it out of the run directory to "
+                "resume from the newest numbered checkpoint") from None
         return None
     return ckpt if isinstance(ckpt, dict) else None
 
