@@ -75,7 +75,7 @@ def budget_inputs(runs: pd.DataFrame, label: str, unscored_fid: float = NAN_FID_
 
     Failed runs are left out (they produced no model); finished runs without FID score ``unscored_fid``.
     """
-    grp = runs[(runs["label"] == label) & (runs["status"] != "failed")].copy()
+    grp = runs[(runs["label"] == label) & ~runs["status"].isin(("failed", "interrupted"))].copy()
     grp["score"] = pd.to_numeric(grp[metric], errors="coerce").astype(float)
     grp["score"] = grp["score"].where(np.isfinite(grp["score"]), unscored_fid)
     fixed: dict[str, list[float]] = {}

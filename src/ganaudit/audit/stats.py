@@ -26,13 +26,17 @@ VARIANCE_COLUMNS = ["label", "setting", "n_runs", "n_ok", "n_diverged", "n_faile
                     "median", "q1", "q3", "iqr", "min", "max", "ci_lo", "ci_hi"]
 
 
+UNFINISHED = ("failed", "interrupted")  # record statuses of runs that did not reach their D steps
+
+
 def add_scores(runs: pd.DataFrame, metric: str = "fid_min") -> pd.DataFrame:
-    """A copy of ``runs`` with a float ``score`` column (NaN: no finite FID, or the run failed)."""
+    """A copy of ``runs`` with a float ``score`` column (NaN: no finite FID, or the run failed or was
+    interrupted)."""
     if metric not in METRICS:
         raise ConfigError(f"audit metric '{metric}' unknown; allowed: {', '.join(METRICS)}")
     out = runs.copy()
     score = pd.to_numeric(out[metric], errors="coerce").astype(float)
-    score[out["status"] == "failed"] = np.nan
+    score[out["status"].isin(UNFINISHED)] = np.nan  # an interrupted run's FIDs are of a model half-trained
     out["score"] = score.where(np.isfinite(score))
     return out
 

@@ -23,11 +23,11 @@ from typing import Any, Iterator, Mapping, Sequence
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ganaudit.study.launch import BatchLauncher, InlineLauncher
-from ganaudit.study.runner import write_plan
+from ganaudit.study.runner import interrupted_result, read_plan, store_record, write_plan
 from ganaudit.study.spec import RunSpec, StudySpec
 from ganaudit.study.store import FINISHED, ResultsStore, atomic_write_json, run_key
 from ganaudit.study.tasks import STUDY_TASKS
-from ganaudit.utils.errors import ConfigError
+from ganaudit.utils.errors import ConfigError, Interrupted
 from ganaudit.utils.locks import exclusive
 
 log = logging.getLogger(__name__)
@@ -125,11 +125,32 @@ class StudyDriver:
                    store=self.root, runs=self.entries)
         for start in range(0, len(todo), self.batch_size):
             batch = todo[start:start + self.batch_size]
-            with self.progress.paused() if self.progress is not None else nullcontext():
-                self.counts["lost_jobs"] += self.launcher.launch(batch, self.plan_path)
+            try:
+                with self.progress.paused() if self.progress is not None else nullcontext():
+                    self.counts["lost_jobs"] += self.launcher.launch(batch, self.plan_path)
+            except Interrupted as exc:
+                raise self._interrupted(batch, exc) from None
             self.counts["launched"] += len(batch)
             if self.progress is not None:
                 self.progress.advance(len(batch))
+
+    def _interrupted(self, batch: Sequence[str], exc: Interrupted) -> Interrupted:
+        """Record the batch's in-flight runs as ``interrupted`` and say so. An in-process run stored its
+        own record (``runner.execute_entry``); the jobs of a process-parallel launcher all ran at once,
+        so each of them without a finished record is marked here (its worker ends with the study)."""
+        in_process = isinstance(self.launcher, InlineLauncher) or getattr(self.launcher, "name", "") == "BasicLauncher"
+        if not in_process:
+            entries = read_plan(self.plan_path)["runs"]
+            for key in batch:
+                rec = self.store.get(key)
+                if rec is None or rec.get("status") not in (*FINISHED, "interrupted"):
+                    store_record(self.store, entries[key], key, interrupted_result(entries[key], exc, 0.0),
+                                 time.perf_counter())
+        stopped = sorted(k for k in batch if (self.store.get(k) or {}).get("status") == "interrupted")
+        return Interrupted(exc.signum, f"study '{self.spec.name}' stopped by {exc.signame}: run(s) "
+                                       f"{', '.join(stopped) or '(none in flight)'} recorded as interrupted in "
+                                       f"'{self.root}'; rerun the same command to resume them (finished runs "
+                                       "are kept)")
 
     def outcome(self, run: RunSpec) -> float | str:
         """A run's outcome for BO: fid_min, ``nonfinite`` (finished, no finite FID) or ``pending``."""

@@ -1,7 +1,7 @@
 """The schema of a results record (one run of a study), checked whenever a record is read back, so
 that a hand-edited or damaged record is refused instead of being reported by an audit.
 
-Checked: required fields and their types; ``status`` in ok/diverged/failed; the key is the file's
+Checked: required fields and their types; ``status`` in ok/diverged/failed/interrupted; the key is the file's
 name and ends in ``-s<seed>``; seeds and D steps are integers >= 0; every FID >= 0, IS >= 1, MS-SSIM
 in [0, 1], KID finite (it is unbiased, so slightly negative values are legal); ``fid_min`` and
 ``fid_final`` are what the ``evals`` list gives (ganaudit.metrics.provenance.summarize); a finished
@@ -26,7 +26,7 @@ REQUIRED: dict[str, tuple[type, ...]] = {
     "key": (str,), "status": (str,), "seed": (int,), "evals": (list,),
     "fid_min": (int, float, type(None)), "fid_final": (int, float, type(None)),
 }
-STATUSES = ("ok", "diverged", "failed")
+STATUSES = ("ok", "diverged", "failed", "interrupted")
 METRIC_RANGES: dict[str, tuple[float, float]] = {
     "fid": (0.0, math.inf), "is": (1.0, math.inf), "ms_ssim": (0.0, 1.0), "kid": (-math.inf, math.inf),
 }

@@ -23,6 +23,7 @@ from ganaudit.study.orphans import die_with_study
 from ganaudit.study.store import FINISHED, ResultsStore, atomic_write_json
 from ganaudit.study.tasks import STUDY_TASKS
 from ganaudit.utils.determinism import MODE_ENV
+from ganaudit.utils.errors import Interrupted
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,22 @@ def failed_result(entry: dict, exc: BaseException, wall: float) -> dict:
             "fid_final": None, "wall_time_s": wall, "run_dir": None, "code_version": None}
 
 
+def interrupted_result(entry: dict, exc: Interrupted, wall: float) -> dict:
+    """The record of a run stopped by a signal: the run's own result when it wrote one (``exc.result``,
+    see ``ganaudit.training.train``), else a ``failed``-shaped one; status ``interrupted`` either way."""
+    own = getattr(exc, "result", None)
+    if own:
+        return dict(own)
+    return {**failed_result(entry, exc, wall), "status": "interrupted",
+            "reason": f"stopped by {exc.signame}; rerun the study to resume it"}
+
+
 def execute_entry(plan_path: str | Path, key: str) -> dict:
     """Run the plan's entry ``key`` (unless already finished) and store its record; returns the record.
 
     Exceptions of the task become a ``failed`` record (retried by the next invocation of the study);
-    the study itself goes on. ``study_wall_time_s`` is the job's whole time, overheads included.
+    the study itself goes on. A signal (:class:`Interrupted`) stores an ``interrupted`` record and is
+    raised on, ending the study. ``study_wall_time_s`` is the job's whole time, overheads included.
     """
     t0 = time.perf_counter()
     plan = read_plan(plan_path)
@@ -66,9 +78,17 @@ def execute_entry(plan_path: str | Path, key: str) -> dict:
     pin_device(plan["task"].get("options") or {})
     try:
         result = task.run(entry["overrides"], plan["task"].get("options") or {})
+    except Interrupted as exc:
+        store_record(store, entry, key, interrupted_result(entry, exc, time.perf_counter() - t0), t0)
+        raise
     except Exception as exc:
         log.warning("run %s failed: %s", key, exc)
         result = failed_result(entry, exc, time.perf_counter() - t0)
+    return store_record(store, entry, key, result, t0)
+
+
+def store_record(store: ResultsStore, entry: dict, key: str, result: dict, t0: float) -> dict:
+    """Put the run's ``result`` with the plan entry's study fields and the worker's details; returns it."""
     record: dict[str, Any] = {**result, **{f: entry.get(f) for f in STUDY_FIELDS}}
     record["key"] = key
     record["planned_config_hash"] = entry.get("config_hash")

@@ -32,7 +32,7 @@ from ganaudit.utils.overrides import override_dict
 
 #: statuses of a run that finished (its result is kept and never recomputed); ``failed`` is retried.
 FINISHED = ("ok", "diverged")
-STATUSES = ("ok", "diverged", "failed")
+STATUSES = ("ok", "diverged", "failed", "interrupted")
 
 
 def run_key(config_hash: str, seed: int) -> str:

@@ -29,3 +29,20 @@ class CheckpointError(GanauditError):
 class LockedError(GanauditError):
     """A directory (results store, run directory) that another process is writing: the message names
     the holder (pid, host, start time, command) and what to do; nothing was written."""
+
+
+class Interrupted(BaseException):
+    """A command stopped by SIGTERM or SIGINT (``ganaudit.utils.signals``). Not an ``Exception``, so code
+    that records failures (``except Exception``) lets it through; the command exits ``128 + signum``
+    (143 for SIGTERM, 130 for SIGINT) with its one-line message."""
+
+    def __init__(self, signum: int, message: str | None = None) -> None:
+        import signal
+
+        self.signum = int(signum)
+        self.signame = signal.Signals(self.signum).name
+        super().__init__(message or f"stopped by {self.signame}")
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

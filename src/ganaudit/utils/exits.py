@@ -4,6 +4,7 @@ exit codes").
     0  the command did what was asked (a diverged run included: divergence is a result)
     1  a failure: bad data, weights, checkpoint or output location, a run or study run that failed
     2  a usage error: an invalid option or configuration (ConfigError)
+  130  interrupted by SIGINT, 143 by SIGTERM (``Interrupted``; what was done is recorded, a rerun resumes)
 
 An anticipated error (a :class:`ganaudit.utils.errors.GanauditError`) prints ``error: <message>`` on one
 line on stderr and no traceback; any other exception is a bug and keeps its traceback.
@@ -19,7 +20,8 @@ import functools
 import sys
 from typing import Any, Callable
 
-from ganaudit.utils.errors import ConfigError, GanauditError
+from ganaudit.utils.errors import ConfigError, GanauditError, Interrupted
+from ganaudit.utils.signals import interruptible
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -40,12 +42,17 @@ def report(message: str, prefix: str = "error: ") -> None:
 
 def run_cli(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
     """Call ``fn``; return its int result (None -> 0), or the exit code of an anticipated error after
-    reporting it in one line. Unexpected exceptions propagate with their traceback."""
+    reporting it in one line. SIGTERM / SIGINT during ``fn`` end it as :class:`Interrupted`: one line
+    ``interrupted: ...`` and ``128 + signum``. Unexpected exceptions propagate with their traceback."""
     try:
-        code = fn(*args, **kwargs)
+        with interruptible():
+            code = fn(*args, **kwargs)
     except GanauditError as exc:
         report(str(exc))
         return exit_code(exc)
+    except Interrupted as exc:
+        report(str(exc), prefix="interrupted: ")
+        return exc.exit_code
     return EXIT_OK if code is None else int(code)
 
 

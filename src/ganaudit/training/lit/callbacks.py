@@ -19,8 +19,19 @@ from pytorch_lightning.trainer.states import TrainerFn
 
 from ganaudit.training.lit.loggers import log_eval_metrics
 from ganaudit.training.lit.rng import capture_rng, restore_rng
+from ganaudit.utils.signals import raise_pending
 
-__all__ = ["DStepCheckpoint", "EvalCallback", "read_eval_index", "all_finite"]
+__all__ = ["DStepCheckpoint", "EvalCallback", "InterruptAtStep", "read_eval_index", "all_finite"]
+
+
+class InterruptAtStep(pl.Callback):
+    """Stop at a D step boundary after SIGINT/SIGTERM (``ganaudit.utils.signals``, deferred during fit):
+    raises the pending :class:`~ganaudit.utils.errors.Interrupted` before the next step starts, so every
+    callback of the last step (checkpoint, evaluation) has finished. (On SIGTERM Lightning also stops
+    by itself at the end of the step, with its ``SIGTERMException``.)"""
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        raise_pending()
 
 
 def all_finite(module: torch.nn.Module) -> bool:
