@@ -26,6 +26,7 @@ bad options or inputs (ConfigError), 1 when reading or evaluating an input fails
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -41,14 +42,75 @@ from ganaudit.metrics.checkpoints import load_generator
 from ganaudit.metrics.evaluate import CHECKPOINT_SUFFIXES, evaluate_samples
 from ganaudit.utils.determinism import MODE_ENV, enforce
 from ganaudit.utils.errors import ConfigError, DataError
+from ganaudit.utils.hashing import sha256_file
 
-__all__ = ["Claim", "published_claim", "seed_score", "check_claim", "render"]
+__all__ = ["Claim", "claimed_fid", "check_distinct", "published_claim", "seed_score", "check_claim", "render"]
 
 FIELDS = ("dataset", "arch", "loss", "norm", "penalty", "lambda", "lr", "beta1", "beta2", "n_dis", "d_steps")
 
 
 class Claim(dict):
     """``{"fid", "dataset", "row_id", "row"}``: the number to check and where it comes from."""
+
+
+def claimed_fid(value: float, option: str = "--claim-fid") -> float:
+    """``value`` if it is a possible FID (finite, >= 0), else a ConfigError naming ``option``. A claim of 0
+    is allowed: the statistics then decide (only seeds whose CI reaches 0 reproduce it)."""
+    if value is None or not math.isfinite(float(value)) or float(value) < 0.0:
+        raise ConfigError(f"option '{option}' = {value}: expected a finite FID >= 0 (a Frechet distance is "
+                          "never negative, NaN or infinite)")
+    return float(value)
+
+
+def _weights_digest(state: dict) -> str:
+    """sha256 over a generator's parameter and buffer names and bytes (CPU, float as stored)."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        h.update(name.encode() + b"\0" + state[name].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _folder_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.iterdir() if p.is_file()):
+        h.update(f.name.encode() + b"\0" + sha256_file(f).encode())
+    return h.hexdigest()
+
+
+def input_identities(path: Path, config=None, trust_pickle: bool = False) -> list[tuple[str, str]]:
+    """What makes ``path`` one seed: ``[(kind, value), ...]``; two inputs sharing any pair are one seed.
+
+    A run directory: its resolved path and (config hash, seed); a file: its sha256; a generator file
+    also the digest of its generator's weights and, when it says, its (config hash, seed); a sample
+    folder: the digest of its files."""
+    if path.is_dir() and (path / "result.json").is_file():
+        res = json.loads((path / "result.json").read_text())
+        out = [("run directory", str(path.resolve()))]
+        if res.get("config_hash") is not None:
+            out.append(("run", f"config {res.get('config_hash')} seed {res.get('seed')}"))
+        return out
+    if path.is_dir():
+        return [("folder contents", _folder_digest(path))]
+    out = [("file contents", sha256_file(path))]
+    if path.suffix in CHECKPOINT_SUFFIXES:
+        gen, info = load_generator(path, config, trust_pickle=trust_pickle)
+        out.append(("generator weights", _weights_digest(gen.state_dict())))
+        if info.get("config_hash") is not None:
+            out.append(("run", f"config {info['config_hash']} seed {info.get('seed')}"))
+    return out
+
+
+def check_distinct(paths: list[Path], config=None, trust_pickle: bool = False) -> None:
+    """ConfigError naming the first two INPUTs that are the same seed (the same file contents, run
+    directory, run, or generator weights): each seed must be passed once. Checked before any evaluation."""
+    seen: dict[tuple[str, str], Path] = {}
+    for path in paths:
+        idents = input_identities(Path(path), config, trust_pickle)
+        for ident in idents:
+            if ident in seen:
+                raise ConfigError(f"inputs '{seen[ident]}' and '{path}' are the same seed (same {ident[0]}); "
+                                  "expected each seed once: pass every input a single time")
+        seen.update({ident: Path(path) for ident in idents})
 
 
 def published_claim(row_id: str, baselines: Path) -> Claim:
@@ -115,7 +177,7 @@ def _run_dir_score(path: Path) -> dict:
     return {"input": str(path), "seed": res.get("seed"), "config_hash": res.get("config_hash"),
             "status": res.get("status"), "step": res.get("fid_min_step"),
             "dataset": ((res.get("config") or {}).get("dataset") or {}).get("name"),
-            "score": float(score) if score is not None and res.get("status") != "failed" else None,
+            "score": float(score) if score is not None and res.get("status") not in ("failed", "interrupted") else None,
             "config": res.get("config")}
 
 

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from ganaudit.audit.claim import check_distinct, claimed_fid
 from ganaudit.audit.explain import AXES, STANDARD_SIZES, Setup, candidates, combine, cost, explain
 from ganaudit.audit.explain_io import load_source, make_setup, render, write_outputs
 from ganaudit.cli.args import ArgumentParser
@@ -90,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         enforce(os.environ.get(MODE_ENV) or "portable")  # the kernels the runs were trained with
         if opts.out is not None:
             check_writable(opts.out, "--out folder")  # before any computing
+        claimed_fid(opts.claim_fid)
+        missing = [str(p) for p in opts.inputs if not p.exists()]
+        if not missing:  # (a missing input is named by load_source)
+            check_distinct(opts.inputs, opts.config, opts.trust_pickle)  # one seed, one input
         loaded = [load_source(p, opts.config, parse_range(opts.samples_range), trust_pickle=opts.trust_pickle)
                   for p in opts.inputs]
         sources, infos = [s for s, _ in loaded], [i for _, i in loaded]

@@ -66,11 +66,13 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError(f"option '--dataset' = '{opts.dataset}' but row {opts.row} is on "
                                   f"'{claim['dataset']}'; expected no --dataset")
         else:
-            claim = claim_mod.Claim(fid=opts.claim_fid, dataset=opts.dataset, row_id=None, row=None)
+            claim = claim_mod.Claim(fid=claim_mod.claimed_fid(opts.claim_fid), dataset=opts.dataset, row_id=None,
+                                    row=None)
         missing = [str(p) for p in opts.inputs if not p.exists()]
         if missing:
             raise ConfigError(f"input '{missing[0]}': no such file or directory; expected a checkpoint, "
                               "generator file, sample file/folder or run directory")
+        claim_mod.check_distinct(opts.inputs, opts.config, opts.trust_pickle)  # one seed, one input
         seeds = [claim_mod.seed_score(path, claim, opts) for path in opts.inputs]
         result = claim_mod.check_claim(claim, seeds, opts, claim_mod.sampling_part(seeds, claim, opts))
     except GanauditError as exc:
