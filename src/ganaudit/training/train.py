@@ -129,9 +129,8 @@ def train(
     validate(cfg)
     settings = determinism.enforce(str(cfg.determinism))  # ConfigError if it cannot hold in this process
     rdir = run_dir(cfg)
-    previous = _read_result(rdir)
-    if cfg.trainer.resume and previous and previous.get("status") in FINISHED and \
-            previous.get("d_steps_target") == int(cfg.trainer.d_steps) and cfg.trainer.stop_at is None:
+    previous = _finished(cfg, rdir)
+    if previous is not None:
         return previous  # already finished: nothing to do
     eval_cb = _eval_callback(cfg, rdir, {"seed": int(cfg.seed), "config_hash": config_hash(cfg), "run_id": rdir.name},
                              evaluate_fn)
@@ -147,9 +146,8 @@ def _train_locked(cfg: DictConfig, rdir: Path, t0: float, settings: dict, eval_c
                   datamodule: pl.LightningDataModule | None, callbacks: Iterable[pl.Callback]) -> dict:
     """The body of :func:`train`, holding the run directory's lock."""
     chash, seed, ckpt_dir = config_hash(cfg), int(cfg.seed), rdir / "checkpoints"
-    previous = _read_result(rdir)  # again, under the lock: a run that finished while we waited
-    if cfg.trainer.resume and previous and previous.get("status") in FINISHED and \
-            previous.get("d_steps_target") == int(cfg.trainer.d_steps) and cfg.trainer.stop_at is None:
+    previous = _finished(cfg, rdir)  # again, under the lock: the run may have finished since
+    if previous is not None:
         return previous
     resume_from = resume_checkpoint(ckpt_dir, chash, seed) if cfg.trainer.resume else None
     rdir.mkdir(parents=True, exist_ok=True)
@@ -231,6 +229,15 @@ def _finish(result: dict, module: GANModule, cfg: DictConfig) -> None:
     else:
         result.update(status="failed", reason=f"stopped at D step {module.d_step} of {cfg.trainer.d_steps} "
                       f"(trainer.stop_at={cfg.trainer.stop_at}); rerun the same command to resume")
+
+
+def _finished(cfg: DictConfig, rdir: Path) -> dict | None:
+    """The run's record when it already finished (ok or diverged) at this length and resuming is on."""
+    previous = _read_result(rdir)
+    if cfg.trainer.resume and previous and previous.get("status") in FINISHED and \
+            previous.get("d_steps_target") == int(cfg.trainer.d_steps) and cfg.trainer.stop_at is None:
+        return previous
+    return None
 
 
 def _read_result(rdir: Path) -> dict | None:

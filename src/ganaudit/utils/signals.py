@@ -9,11 +9,13 @@ interrupted``, a study's in-flight records) before the command exits ``128 + sig
             raise_pending()        # ... and raised here, at a safe point (a D step boundary)
 
 A second signal while one is deferred raises at once (the user insists). Lightning installs its own
-SIGTERM handler during ``fit`` and calls the one it found (ours) too, so both see the signal.
+SIGTERM handler during ``fit`` and calls the one it found (ours) too, so both see the signal. A process
+forked in the block (a DataLoader worker) inherits the handlers but keeps Python's default behaviour.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from contextlib import contextmanager
@@ -24,10 +26,16 @@ from ganaudit.utils.errors import Interrupted
 __all__ = ["SIGNALS", "interruptible", "deferred", "pending", "raise_pending"]
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
-_state = {"depth": 0, "deferred": 0, "received": []}
+_state = {"depth": 0, "deferred": 0, "received": [], "pid": None}
 
 
 def _handler(signum: int, _frame) -> None:
+    if os.getpid() != _state["pid"]:  # a forked child (e.g. a DataLoader worker): Python's default behaviour
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     _state["received"].append(int(signum))
     if _state["deferred"] and len(_state["received"]) == 1:
         return  # raised by raise_pending at the next safe point
@@ -43,7 +51,7 @@ def interruptible() -> Iterator[None]:
         return
     previous = {s: signal.getsignal(s) for s in SIGNALS}
     if _state["depth"] == 0:
-        _state["received"] = []
+        _state["received"], _state["pid"] = [], os.getpid()
     _state["depth"] += 1
     for s in SIGNALS:
         signal.signal(s, _handler)

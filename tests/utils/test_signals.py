@@ -1,0 +1,41 @@
+"""ganaudit.utils.signals: a signal raises Interrupted (exit 128 + signum), is deferred to a safe point
+on request (a second one is not), and the previous handlers come back."""
+
+import os
+import signal
+
+import pytest
+
+from ganaudit.utils.errors import Interrupted
+from ganaudit.utils.exits import run_cli
+from ganaudit.utils.signals import deferred, interruptible, pending, raise_pending
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_raises_interrupted_with_its_exit_code(sig, code):
+    before = signal.getsignal(sig)
+    with pytest.raises(Interrupted) as err, interruptible():
+        os.kill(os.getpid(), sig)
+    assert err.value.signum == sig and err.value.exit_code == code and err.value.signame == signal.Signals(sig).name
+    assert signal.getsignal(sig) is before
+
+
+def test_deferred_notes_the_first_signal_and_raises_the_second():
+    with interruptible():
+        with deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert pending() == signal.SIGTERM  # noted, not raised
+            with pytest.raises(Interrupted) as err:
+                os.kill(os.getpid(), signal.SIGINT)  # the user insists
+            assert err.value.signum == signal.SIGINT
+        with pytest.raises(Interrupted) as err:
+            raise_pending()
+        assert err.value.signum == signal.SIGTERM
+
+
+def test_run_cli_reports_one_line_and_returns_128_plus_signum(capsys):
+    def body():
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    assert run_cli(body) == 143
+    assert capsys.readouterr().err == "interrupted: stopped by SIGTERM\n"
