@@ -12,7 +12,8 @@ figure is the minimum over ``--repeats`` rounds. Variants:
   portable       ganaudit.utils.determinism's portable environment and runtime switches
   portable/gemm  portable, but MKL's GEMM left to the CPU (MKL_CBWR=AUTO): what MKL's pin costs
   portable/aten  portable, but ATen's kernels at the CPU's capability: what the generic ATen build costs
-  portable/fill  portable, but uninitialized memory not filled with NaN (what that check costs)
+  portable+fill  portable, but every new tensor filled with NaN, as torch's deterministic algorithms do
+                 by default (portable turns that check off: what it cost)
 
 The last three are decompositions for the table, not modes: their bits depend on the CPU.
 
@@ -42,13 +43,12 @@ VARIANTS = {
     "portable": {"mode": "portable"},
     "portable/gemm": {"mode": "portable", "env": {"MKL_CBWR": "AUTO"}},
     "portable/aten": {"mode": "portable", "env": {"ATEN_CPU_CAPABILITY": "__cpu__"}},
-    "portable/fill": {"mode": "portable", "fill": False},
+    "portable+fill": {"mode": "portable", "fill": True},
 }
 PHASES = ("data", "G fwd (D step)", "D fwd", "D bwd", "D opt", "G step fwd", "G step bwd", "G opt")
 #: op kinds, first match wins (regex on the ATen op name)
 KINDS = (
-    ("conv transpose (G)", r"conv_transpose|slow_conv_transpose|col2im"),
-    ("conv (D)", r"conv|im2col|mkldnn_convolution"),
+    ("convolutions (D and G, forward and backward)", r"conv|im2col|col2im"),
     ("linear / GEMM", r"addmm|aten::mm$|aten::bmm|aten::matmul|aten::linear"),
     ("spectral norm (mv, norm)", r"addmv|aten::mv$|aten::dot|vector_norm|aten::normalize"),
     ("batch norm", r"batch_norm|var_mean"),
@@ -59,7 +59,7 @@ KINDS = (
 )
 
 
-def worker(mode: str, steps: int, fill: bool) -> dict:
+def worker(mode: str, steps: int, fill: bool | None) -> dict:
     import numpy as np
     import torch
     from torch.profiler import profile, record_function
@@ -76,8 +76,8 @@ def worker(mode: str, steps: int, fill: bool) -> dict:
         settings = determinism.settings("portable")
     else:
         settings = determinism.enforce(mode)
-    if not fill:
-        torch.utils.deterministic.fill_uninitialized_memory = False
+    if fill is not None:
+        torch.utils.deterministic.fill_uninitialized_memory = fill
     torch.set_num_threads(1)
     torch.manual_seed(0)
     G, D = ARCHS.get("sndcgan").build(32, "spectral", 0.125, 128)
@@ -156,7 +156,8 @@ def worker(mode: str, steps: int, fill: bool) -> dict:
     return {"wall_ms": wall * 1e3, "cpu_ms": cpu * 1e3, "phases": phases, "kinds": kinds,
             "eval_ms": min(ev) * 1e3, "fid_finite": bool(np.isfinite(value)),
             "capability": settings["cpu_capability"], "mkldnn": settings["mkldnn_enabled"],
-            "mkl_cbwr": os.environ.get("MKL_CBWR")}
+            "mkl_cbwr": os.environ.get("MKL_CBWR"),
+            "fill": bool(torch.utils.deterministic.fill_uninitialized_memory)}
 
 
 def run_variant(name: str, steps: int) -> dict:
@@ -164,8 +165,8 @@ def run_variant(name: str, steps: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(UNPINNED)}
     env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(REPO / "src"))
     cmd = [sys.executable, __file__, "--worker", spec["mode"], "--steps", str(steps)]
-    if not spec.get("fill", True):
-        cmd.append("--no-fill")
+    if spec.get("fill"):
+        cmd.append("--fill")
     if spec["mode"] == "portable":
         from ganaudit.utils.determinism import mode_env
 
@@ -208,10 +209,10 @@ def main() -> None:
     p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--no-fill", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--fill", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.steps, not args.no_fill)))
+        print(json.dumps(worker(args.worker, args.steps, True if args.fill else None)))
         return
     names = [n.strip() for n in args.variants.split(",")]
     unknown = [n for n in names if n not in VARIANTS]
@@ -233,7 +234,9 @@ def main() -> None:
         f"{b['capability']} / {'on' if b['mkldnn'] else 'off'} / {b['mkl_cbwr'] or '-'}" for b in best.values()) + " |")
     print("| **step (CPU ms)** | " + " | ".join(f"**{b['cpu_ms']:.1f}** ({b['cpu_ms'] / ref['cpu_ms']:.2f}x)"
                                            for b in best.values()) + " |")
+    print("| NaN fill of new tensors | " + " | ".join("on" if b["fill"] else "off" for b in best.values()) + " |")
     print("| step (wall ms) | " + " | ".join(f"{b['wall_ms']:.1f}" for b in best.values()) + " |")
+    print("| *phases (CPU ms under the profiler)* |" + " |" * len(names))
     for ph in (*PHASES, "SN"):
         label = "of which SN power iterations" if ph == "SN" else ph
         print(f"| {label} | " + " | ".join(f"{b['phases'].get(ph, 0):.1f}" for b in best.values()) + " |")
