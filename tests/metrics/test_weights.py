@@ -86,3 +86,21 @@ def test_digits_weights_retrained_equal_to_the_pin_are_kept(tmp_path, monkeypatc
     monkeypatch.setattr(digits_cnn, "train_and_save", _fake_training(_reference_bytes()))
     extra = fetch_weights._train_digits_or_reference(tmp_path, tmp_path / "data")
     assert "retrained_sha256" not in extra
+
+
+def test_digits_ensure_installs_the_reference_without_retraining(tmp_path, monkeypatch):
+    """The main job's weights stage: the shipped pinned classifier, not a retraining (which the
+    pin replaces on most CPUs anyway); ``retrain=True`` still retrains."""
+    from ganaudit.metrics import digits_cnn
+    from ganaudit.utils.hashing import sha256_file
+
+    calls = []
+    monkeypatch.setattr(digits_cnn, "train_and_save", lambda *a, **k: calls.append(a) or _fake_training(b"x")(*a))
+    record = fetch_weights.ensure("digits", tmp_path, tmp_path / "data")
+    assert calls == [] and record["source"] == "pinned reference shipped in the package"
+    assert sha256_file(tmp_path / "digits_cnn.pt") == record["sha256"] == pins.DIGITS_CNN_SHA256
+    (tmp_path / "digits_cnn.pt").write_bytes(b"a file that is not the pin")
+    fetch_weights.ensure("digits", tmp_path, tmp_path / "data")  # replaced, not trusted
+    assert sha256_file(tmp_path / "digits_cnn.pt") == pins.DIGITS_CNN_SHA256
+    record = fetch_weights.ensure("digits", tmp_path, tmp_path / "data", retrain=True)
+    assert len(calls) == 1 and record["retrained_sha256"] == hashlib.sha256(b"x").hexdigest()

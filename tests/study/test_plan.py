@@ -96,3 +96,20 @@ def test_plan_option_prints_and_launches_nothing(tmp_path):
                                if line.startswith("| ") and "GPU h" not in line)]
     assert 9470.5 / 64 < wall < 46 * max(per_run_h)
     assert wall == 202.4  # pinned: the slices' arrays as planned today
+
+
+def test_plan_counts_the_runs_a_study_finished_as_done(tmp_path):
+    """``plan=true`` after a finished study: the records carry the overrides the runs were launched
+    with (the study's determinism mode first), and the plan must recognize them."""
+    from ganaudit.study.plan import plan_from_config
+    from ganaudit.study.store import ResultsStore
+
+    cfg = compose(["study=demo", f"results_dir={tmp_path}"], config_name="run_study")
+    launched = StudySpec.from_run_config(cfg).expand_static()       # what the runner writes per run
+    assert launched[0].overrides[0] == f"determinism={cfg.determinism}"
+    for i, run in enumerate(launched[:4]):
+        ResultsStore(tmp_path).put({"status": "ok", "source": run.source, "overrides": run.overrides,
+                                    "key": f"k{i}-s{run.seed}", "seed": run.seed, "evals": [],
+                                    "fid_min": None, "fid_final": None})
+    plan = plan_from_config(cfg, {"name": "local"})
+    assert (plan.runs, plan.todo) == (6, 2)

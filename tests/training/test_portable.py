@@ -137,7 +137,9 @@ def _restore_torch_flags():
     before = (torch.backends.mkldnn.enabled, torch._C._get_nnpack_enabled(), torch.get_num_threads(),
               torch.are_deterministic_algorithms_enabled())
     tf32 = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    fill = torch.utils.deterministic.fill_uninitialized_memory
     yield
+    torch.utils.deterministic.fill_uninitialized_memory = fill
     torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.mkldnn.enabled = before[0]
     torch.backends.nnpack.set_flags(before[1])
@@ -152,11 +154,42 @@ def test_enforce_portable_sets_the_runtime_flags_and_records_them(_restore_torch
     s = determinism.enforce("portable")     # the suite runs with the portable environment (conftest)
     assert (torch.backends.mkldnn.enabled, torch._C._get_nnpack_enabled(), torch.get_num_threads()) == (False, False, 1)
     assert torch.are_deterministic_algorithms_enabled()
+    assert not torch.utils.deterministic.fill_uninitialized_memory and s["fill_uninitialized_memory"] is False
     assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
     assert s["mode"] == "portable" and s["cpu_capability"] == "DEFAULT" and s["mkldnn_enabled"] is False
     assert s["env"]["MKL_CBWR"] == "COMPATIBLE" and s["torch"] == torch.__version__
     assert s["cpu"]["machine"] and isinstance(s["cpu"]["flags"], list)
     json.dumps(s)  # JSON-serializable: it goes into result.json and evals.jsonl
+
+
+def _demo_steps(steps: int) -> dict:
+    """The demo's step (SNDCGAN 1/8, SN, hinge, TF1 Adam, batch 32) ``steps`` times from seed 0."""
+    from ganaudit.axes.archs import ARCHS, sample_z
+    from ganaudit.axes.losses import LOSSES
+    from ganaudit.axes.optim import make_adam
+    from ganaudit.training.lit.steps import plain_step
+
+    torch.manual_seed(0)
+    G, D = ARCHS.get("sndcgan").build(32, "spectral", 0.125, 128)
+    opt_d, opt_g = (make_adam("tf1", m.parameters(), lr=1e-3, betas=(0.5, 0.9), eps=1e-8) for m in (D, G))
+    real = torch.rand(32, 3, 32, 32)
+    for _ in range(steps):
+        plain_step(G, D, LOSSES.get("hinge"), None, 0.0, real, sample_z(32, 128), opt_d, opt_g)
+    return {f"{n}.{k}": v.clone() for n, m in (("G", G), ("D", D)) for k, v in m.state_dict().items()}
+
+
+def test_portable_without_the_nan_fill_trains_the_same_bits(_restore_torch_flags):
+    """Portable turns off the NaN fill of new tensors for speed: no kernel on the demo's path reads
+    memory it did not write, so the weights are the same bits with and without the fill."""
+    determinism.enforce("portable")
+    torch.utils.deterministic.fill_uninitialized_memory = True
+    filled = _demo_steps(4)
+    torch.utils.deterministic.fill_uninitialized_memory = False
+    unfilled = _demo_steps(4)
+    assert filled.keys() == unfilled.keys()
+    for k in filled:
+        assert torch.equal(filled[k], unfilled[k]), k
+    assert not torch.equal(filled["G.linear.weight"], _demo_steps(5)["G.linear.weight"])  # the steps do train
 
 
 def test_enforce_fast_changes_nothing(_restore_torch_flags):

@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("name", help="fetch: a weights name (inception); ensure: a dataset name")
     parser.add_argument("--out", type=Path, default=Path("artifacts/weights"))
     parser.add_argument("--data-dir", type=Path, default=None, help="ensure: default data/prepared/<dataset>")
+    parser.add_argument("--retrain", action="store_true",
+                        help="ensure digits: retrain the classifier here first (kept if its bits equal the pin; "
+                             "default: the pinned reference file shipped in the package)")
     args = parser.parse_args(argv)
     setup_cli_logging()
     # deferred: a bad argument is refused before torch is imported
@@ -37,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "ensure":
-            print(json.dumps(ensure(args.name, args.out, args.data_dir or Path("data/prepared") / args.name)))
+            print(json.dumps(ensure(args.name, args.out, args.data_dir or Path("data/prepared") / args.name,
+                                    retrain=args.retrain)))
             return 0
         if args.name not in SOURCES:
             raise WeightsError(f"unknown weights '{args.name}'; expected one of {sorted(SOURCES)}")

@@ -271,7 +271,7 @@ def launcher_facts() -> dict:
 
 def plan_from_config(cfg: Any, launcher: Mapping[str, Any]) -> Plan:
     """The plan of the composed ``run_study`` config ``cfg`` with the launcher's ``launcher_facts``."""
-    spec = StudySpec.from_config(cfg.study, cfg.hparam_keys)
+    spec = StudySpec.from_run_config(cfg)  # the runs as launched, so finished ones are recognized
     claims, claims_file = study_claims(cfg.study)  # a wrong id is refused before anything is sized
     store = ResultsStore(Path(str(cfg.results_dir)))
     plan = make_plan(spec, batch_size=int(cfg.launch.batch_size), launcher=launcher, records=store.records())

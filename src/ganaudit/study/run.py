@@ -40,9 +40,7 @@ def task_options(cfg: DictConfig, launcher) -> dict:
 
 def run_from_config(cfg: DictConfig, launcher=None) -> dict:
     """Run the study described by a composed ``run_study`` config; returns the summary dict."""
-    spec = StudySpec.from_config(cfg.study, cfg.hparam_keys)
-    if cfg.get("determinism"):  # every run trains in the study's mode (its workers inherit the env)
-        spec.base.insert(0, f"determinism={cfg.determinism}")
+    spec = StudySpec.from_run_config(cfg)  # every run trains in the study's mode (its workers inherit the env)
     results = Path(str(cfg.results_dir)).resolve()
     preflight_study(spec, results, str(cfg.study_task.name))  # before anything is planned or launched
     mark_study_process()  # launcher workers started from here die with this process

@@ -193,6 +193,17 @@ class StudySpec:
     source: str = "the study"   # how messages name the study file
 
     @classmethod
+    def from_run_config(cls, cfg: DictConfig) -> "StudySpec":
+        """The study of a composed ``run_study`` config as its runs are launched: :meth:`from_config`
+        with the config's ``determinism`` mode put first in ``base`` (every run trains in the study's
+        mode, and its record's overrides say so). Planning and running both use it, so ``plan=true``
+        recognizes the runs a study has finished."""
+        spec = cls.from_config(cfg.study, cfg.hparam_keys)
+        if cfg.get("determinism"):
+            spec.base.insert(0, f"determinism={cfg.determinism}")
+        return spec
+
+    @classmethod
     def from_config(cls, study: DictConfig | Mapping, hparam_keys: Mapping[str, str],
                     source: str | None = None) -> "StudySpec":
         """Parse the ``study`` node; ConfigError naming ``source`` (default :func:`study_source`), the
