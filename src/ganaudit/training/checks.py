@@ -19,8 +19,9 @@ import torch
 
 import ganaudit.data
 from ganaudit.axes.archs import ARCHS
+from ganaudit.metrics.features import EXTRACTORS
 from ganaudit.metrics.protocols import protocol_for
-from ganaudit.utils.errors import ConfigError
+from ganaudit.utils.errors import ConfigError, WeightsError
 from ganaudit.utils.exits import EXIT_FAILURE, EXIT_OK, report
 from ganaudit.utils.io import check_writable
 
@@ -68,16 +69,20 @@ def run_exit_code(result: dict) -> int:
 
 def preflight_train(cfg, rdir: Path, *, need_data: bool, check_protocol: bool = True) -> None:
     """Before a run writes or trains anything: its run directory (and evaluation record) writable,
-    its evaluation protocol known for its dataset, its prepared training split present and at least one
-    batch long, its device present (:func:`check_device`) and its model within memory (:func:`check_size`).
-
-    ``need_data`` / ``check_protocol`` are False when the caller injects its own data module /
-    evaluation function. Raises OutputError / ConfigError / DataError naming the path or option."""
+    its evaluation protocol known for its dataset and the protocol's extractor weights present, its
+    prepared training split present and at least one batch long, its device present
+    (:func:`check_device`) and its model within memory (:func:`check_size`)."""
     check_writable(rdir, "run directory")
     name = str(cfg.dataset.name)
     if cfg.eval.enabled:
         if check_protocol:
-            protocol_for(name, str(cfg.eval.protocol))
+            proto = protocol_for(name, str(cfg.eval.protocol))
+            weights = Path(str(cfg.eval.artifacts_dir)) / "weights"
+            try:  # the extractor the first evaluation needs: present and pinned, before training for it
+                EXTRACTORS.get(proto.extractor)(weights)
+            except WeightsError as exc:
+                raise WeightsError(f"{exc} (ganaudit weights ensure {name} --out {weights} makes or fetches it; "
+                                   "needed by the evaluations of this run, eval.enabled=true)") from None
         if cfg.eval.record_path:
             check_writable(cfg.eval.record_path, "option 'eval.record_path'", is_file=True)
     if need_data:
