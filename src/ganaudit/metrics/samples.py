@@ -229,13 +229,18 @@ def _open_image(f: Path, resolution: int) -> Image.Image:
 
 
 def folder_files(folder: Path, n: int, resolution: int) -> list[Path]:
-    """The folder's ``n`` PNG files, sorted by name, each opened once (its header: format, mode, size)
-    before any is decoded; DataError naming the folder or the first bad file."""
+    """The folder's ``n`` PNG files, sorted by name, each checked (format, mode, size, and its chunks'
+    checksums, which catch a truncated file) before any is decoded; DataError naming the folder or the
+    first bad file."""
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if len(files) != n:
         raise DataError(f"samples folder '{folder}': {len(files)} .png images; the protocol needs exactly {n}")
     for f in files:
-        _open_image(f, resolution).close()
+        with _open_image(f, resolution) as im:
+            try:
+                im.verify()  # PNG chunks and their CRCs, without decoding: a truncated file is caught here
+            except (OSError, ValueError, SyntaxError) as exc:
+                raise _bad_image(f, exc, resolution) from None
     return files
 
 
