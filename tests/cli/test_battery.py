@@ -150,6 +150,15 @@ CASES = [
          ("digits_cnn weights not found", "ganaudit weights ensure digits")),
     Case("train-data-unprepared", ["train", *TINY, "seed=7", "paths.root={w}", "paths.data={w}/nodata"], 1,
          ("nodata",)),
+    Case("train-record-below-file", ["train", *TINY[:-2], "eval.enabled=true", FAST, "seed=7", "paths.root={w}",
+                                     "eval.record_path={w}/afile/r.jsonl"], 1, ("eval.record_path", "afile")),
+    Case("explain-out-below-file", ["audit", "explain", "--claim-fid", "10", "--out", "{w}/afile/x", "{w}/black.npy"],
+         1, ("--out folder", "afile")),
+    # -- a study file refused inside the Hydra app: its output folder is removed
+    Case("study-duplicate-seeds", ["study", "study=smoke", "study.seeds=[0,0]", "results_dir={w}/results"], 2,
+         ("study.seeds = [0, 0]", "distinct integer seeds")),
+    Case("study-seed-not-int", ["study", "study=smoke", "study.seeds=[abc]", "results_dir={w}/results"], 2,
+         ("study.seeds[0] = 'abc'", "integer")),
     # -- the same, as a user's shell sees them
     Case("sub-ckpt-as-npy", ["evaluate", "samples={w}/ck.npy", "dataset=digits"], 1, ("PyTorch checkpoint",), how=SUB),
     Case("sub-seed-abc", ["train", "seed=abc"], 2, ("'seed'",), how=SUB),
