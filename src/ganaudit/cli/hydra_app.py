@@ -48,21 +48,25 @@ def hydra_app(config_name: str) -> Callable[[Callable], Callable[[], None]]:
     """
 
     def wrap(body: Callable) -> Callable[..., None]:
-        @functools.wraps(body)
-        def task(cfg) -> None:
+        def run(cfg, under_hydra: bool) -> None:
             try:
                 code = body(cfg)
             except GanauditError as exc:
-                _remove_refused_output_dir()
+                if under_hydra:
+                    _remove_refused_output_dir()
                 report(str(exc))
                 sys.exit(exit_code(exc))
             if code:
                 sys.exit(code)
 
         @functools.wraps(body)
+        def task(cfg) -> None:  # what hydra.main runs, in the output directory it made
+            run(cfg, under_hydra=True)
+
+        @functools.wraps(body)
         def entry(cfg=None) -> None:
             if cfg is not None:  # as hydra.main: a composed config is passed straight to the task
-                return task(cfg)
+                return run(cfg, under_hydra=False)
             try:
                 path = config_path()
             except ConfigError as exc:
@@ -96,12 +100,10 @@ def _remove_refused_output_dir() -> None:
     # deferred: Hydra's import time, Hydra commands only
     from hydra.core.hydra_config import HydraConfig
 
-    if not HydraConfig.initialized():
-        return
-    out = Path(HydraConfig.get().runtime.output_dir)
     try:
+        out = Path(HydraConfig.get().runtime.output_dir)
         entries = list(out.iterdir())
-    except OSError:
+    except Exception:  # no Hydra run in progress (no output directory): nothing was made
         return
     if any(p.name not in HYDRA_FILES and not (p.suffix == ".log" and p.is_file()) for p in entries):
         return  # something of the command's own (a run's result.json, a study's log of its runs): kept
