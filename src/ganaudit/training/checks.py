@@ -34,7 +34,8 @@ BYTES_PER_PARAM = 16
 # failure reasons that a rerun can get past (the run resumes from its last checkpoint)
 TRANSIENT = ("interrupted", "killed", "KeyboardInterrupt", "OutOfMemoryError", "out of memory", "MemoryError",
              "OSError", "IOError", "PermissionError", "TimeoutError", "ConnectionError", "BrokenPipeError",
-             "No space left", "stopped at D step", "preempted", "signal")
+             "No space left", "can't allocate memory", "stopped at D step", "preempted", "signal", "SIGTERM",
+             "SIGINT")
 
 
 def transient(result: dict) -> bool:
