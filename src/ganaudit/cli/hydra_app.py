@@ -83,11 +83,14 @@ def hydra_app(config_name: str) -> Callable[[Callable], Callable[[], None]]:
 
 
 HYDRA_FILES = (".hydra",)  # with *.log: what Hydra writes into a run's output directory itself
-_MADE_BY_HYDRA: set[Path] = set()  # ancestors of this command's run directory that did not exist before it
+# ancestors of this command's run directory that did not exist before it (None: not noted, e.g. a study)
+_MADE_BY_HYDRA: set[Path] | None = None
 
 
 def _note_missing_parents(path: Path) -> None:
     """Remember which ancestors of ``path`` do not exist yet (Hydra will make them; a refusal removes them)."""
+    global _MADE_BY_HYDRA
+    _MADE_BY_HYDRA = set()
     for parent in Path(path).absolute().parents:
         if parent.exists():
             break
@@ -110,7 +113,11 @@ def _remove_refused_output_dir() -> None:
     shutil.rmtree(out, ignore_errors=True)
     stop = Path.cwd().resolve()
     parent = out.resolve().parent
-    while parent != stop and (stop in parent.parents or parent in _MADE_BY_HYDRA):
+    # a training run noted which parents it lacked (preflight_hydra_run); otherwise (a study's dated
+    # folder) the empty parents below the working directory
+    noted = _MADE_BY_HYDRA
+    made = (lambda p: p in noted) if noted is not None else (lambda p: stop in p.parents)
+    while parent != stop and made(parent):
         try:
             parent.rmdir()  # only when empty
         except OSError:
