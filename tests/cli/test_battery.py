@@ -256,3 +256,14 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(case: Case, world:
 def test_battery_covers_forty_inputs_and_both_ways_of_running():
     assert len(CASES) >= 40 and len({c.id for c in CASES}) == len(CASES)
     assert {c.how for c in CASES} == {IN, SUB} and {c.code for c in CASES} == {1, 2}
+
+
+def test_a_refusal_inside_train_removes_only_what_hydra_made(tmp_path, monkeypatch, capsys):
+    # the run folder (and its parent) that Hydra made for a refused run go; an empty folder the user had stays
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    code, err = _run_in_process(["train", *TINY, "paths.data=nodata"], capsys)
+    assert code == 1 and "nodata" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"] and not any((tmp_path / "runs").iterdir())
+    code, err = _run_in_process(["train", *TINY, "paths.data=nodata", f"paths.runs={tmp_path}/new/deeper"], capsys)
+    assert code == 1 and not (tmp_path / "new").exists()
