@@ -155,6 +155,8 @@ def refuse_bad_overrides(args: list[str], config_name: str) -> None:
     ``error:`` line and exit 2 (Hydra's own report is several lines and exit 1), an unwritable run
     directory exit 1, all before Hydra makes a directory. Skipped when Hydra flags (``--cfg``, ``-m``,
     ...) are given: those are Hydra's to parse."""
+    global _MADE_BY_HYDRA
+    _MADE_BY_HYDRA = None  # this command's own, noted by preflight_hydra_run
     if any(a.startswith("-") for a in args):
         return
     try:
