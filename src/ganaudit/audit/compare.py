@@ -66,9 +66,13 @@ def load_runs(path: str | Path) -> dict[str, dict]:
             recs = [json.loads(f.read_text()) for f in files]
         else:
             with open(path, newline="", encoding="utf-8") as fh:
-                recs = list(csv.DictReader(fh))
-            if recs and "key" not in recs[0]:
-                raise DataError(f"'{path}' has no 'key' column; expected a runs.csv of a study or report")
+                reader = csv.DictReader(fh)
+                recs = list(reader)
+            missing = [c for c in ("key", *FIELDS) if c not in (reader.fieldnames or ())]
+            if missing:
+                raise DataError(f"'{path}' has no {', '.join(repr(c) for c in missing)} column"
+                                f"{'s' if len(missing) > 1 else ''}; expected a runs.csv of a study or report "
+                                f"(columns key, {', '.join(FIELDS)})")
         return {str(r["key"]): _row(r) for r in recs}
     except (OSError, ValueError, KeyError) as exc:
         raise DataError(f"cannot read runs from '{path}': {exc}; expected a runs.csv or a results directory") from None

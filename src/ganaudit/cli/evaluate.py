@@ -44,6 +44,9 @@ def _evaluate(argv: list[str]) -> int:
     enforce(str(opts.determinism))  # the kernels training used: the same FID bits as training recorded
     # deferred: a bad argument is refused before torch is imported
     from ganaudit.metrics.evaluate import evaluate_samples
+    from ganaudit.training.checks import check_device
+
+    check_device(str(opts.device), "device", torch_device=True)
 
     record = evaluate_samples(
         Path(str(opts.samples)), dataset=opts.dataset.name if opts.get("dataset") else None,

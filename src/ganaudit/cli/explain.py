@@ -20,14 +20,18 @@ from pathlib import Path
 from ganaudit.audit.claim import check_distinct, claimed_fid
 from ganaudit.audit.explain import AXES, STANDARD_SIZES, Setup, candidates, combine, cost, explain
 from ganaudit.audit.explain_io import load_source, make_setup, render, write_outputs
-from ganaudit.cli.args import ArgumentParser
+from ganaudit.cli.args import ArgumentParser, as_flags
 from ganaudit.metrics.progress import progress_iter
 from ganaudit.metrics.refstats import images_to_tensor
 from ganaudit.metrics.samples import parse_range
+from ganaudit.training.checks import check_device
 from ganaudit.utils.determinism import MODE_ENV, enforce
 from ganaudit.utils.errors import ConfigError, GanauditError
 from ganaudit.utils.exits import exit_code, report
 from ganaudit.utils.io import check_writable
+
+# the library's option hints (dataset=<name>, ...) as this command's flags
+FLAGS = {"dataset": "--dataset", "config": "--config", "samples_range": "--samples-range", "device": "--device"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -89,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser().parse_args(argv)
     try:
         enforce(os.environ.get(MODE_ENV) or "portable")  # the kernels the runs were trained with
+        check_device(opts.device, "--device", torch_device=True)
         if opts.out is not None:
             check_writable(opts.out, "--out folder")  # before any computing
         claimed_fid(opts.claim_fid)
@@ -113,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             paths = write_outputs(result, opts.out)
             print(f"written: {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
     except GanauditError as exc:
-        report(str(exc))
+        report(as_flags(str(exc), FLAGS))
         return exit_code(exc)
     print(render(result))
     return 0

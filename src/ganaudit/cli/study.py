@@ -19,7 +19,7 @@ from ganaudit.study.plan import launcher_facts, plan_from_config, render
 from ganaudit.study.run import run_from_config
 from ganaudit.study.spec import StudySpec
 from ganaudit.study.validate import check_study
-from ganaudit.utils.exits import EXIT_FAILURE, cli_main, report
+from ganaudit.utils.exits import EXIT_FAILURE, report
 
 __all__ = ["main"]
 
@@ -27,7 +27,6 @@ register_resolver()   # ${ganaudit_parallel_jobs:...} in conf/hydra/launcher/par
 
 
 @hydra_app("run_study")
-@cli_main
 def main(cfg: DictConfig) -> int:
     """Run (or, with ``plan``, size) the study; print its summary; exit 1 when runs failed or are missing."""
     if cfg.get("plan"):   # size the study, launch nothing; refuse what the run would refuse

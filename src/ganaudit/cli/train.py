@@ -16,13 +16,11 @@ from omegaconf import DictConfig
 from ganaudit.cli.hydra_app import hydra_app
 from ganaudit.training.checks import run_exit_code
 from ganaudit.training.train import train
-from ganaudit.utils.exits import cli_main
 
 __all__ = ["main"]
 
 
 @hydra_app("config")
-@cli_main
 def main(cfg: DictConfig) -> int:
     """Train, print the result JSON; exit 1 if the run failed."""
     result = train(cfg)

@@ -13,11 +13,14 @@ import argparse
 import json
 from pathlib import Path
 
-from ganaudit.cli.args import ArgumentParser
+from ganaudit.cli.args import ArgumentParser, as_flags
 from ganaudit.utils.errors import ConfigError, GanauditError
 from ganaudit.utils.exits import exit_code, report
 
-__all__ = ["main", "parser"]
+__all__ = ["FLAGS", "main", "parser"]
+
+# the library's option hints as this command's flags (samples_range: only ganaudit evaluate has it)
+FLAGS = {"dataset": "--dataset", "config": "--config", "device": "--device", "samples_range": None}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser().parse_args(argv)
     # deferred: a bad argument is refused before torch is imported
     from ganaudit.audit import claim as claim_mod
+    from ganaudit.training.checks import check_device
 
     try:
         if opts.row:
@@ -68,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             claim = claim_mod.Claim(fid=claim_mod.claimed_fid(opts.claim_fid), dataset=opts.dataset, row_id=None,
                                     row=None)
+        check_device(opts.device, "--device", torch_device=True)
         missing = [str(p) for p in opts.inputs if not p.exists()]
         if missing:
             raise ConfigError(f"input '{missing[0]}': no such file or directory; expected a checkpoint, "
@@ -76,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         seeds = [claim_mod.seed_score(path, claim, opts) for path in opts.inputs]
         result = claim_mod.check_claim(claim, seeds, opts, claim_mod.sampling_part(seeds, claim, opts))
     except GanauditError as exc:
-        report(str(exc))
+        report(as_flags(str(exc), FLAGS))
         return exit_code(exc)  # 2 for a bad option or input, 1 when reading or evaluating one fails
     print(json.dumps(result, indent=1, sort_keys=True, default=str) if opts.json else claim_mod.render(result))
     return 0

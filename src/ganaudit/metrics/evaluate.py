@@ -137,11 +137,11 @@ def _evaluate(batches_fn, *, dataset: str, protocol: str, data_dir, artifacts_di
         check_writable(record_path, "record file", is_file=True)  # before any computing
     extractor = EXTRACTORS.get(proto.extractor)(Path(artifacts_dir) / "weights").to(device)
     view = ganaudit.data.open_split(dataset, proto.real_split, data_dir)
-    ref = get_or_compute(proto, dataset, view, extractor, artifacts_dir, device)
     _, n_fake = proto.counts(dataset)
     resolution = int(view.read_batch(0, 1).shape[1])
-    values = _score_stream(batches_fn(proto, n_fake, resolution), proto, dataset, ref, extractor,
-                           n_fake, device, nan_policy)
+    stream = batches_fn(proto, n_fake, resolution)  # sample files are checked here, before any statistics
+    ref = get_or_compute(proto, dataset, view, extractor, artifacts_dir, device)
+    values = _score_stream(stream, proto, dataset, ref, extractor, n_fake, device, nan_policy)
     record = make_record(values, protocol=proto.as_dict(), dataset=dataset,
                          manifest_digest=view.manifest_digest, extractor=extractor.name,
                          weights_sha256=extractor.weights_sha256, n_real=ref.n, n_fake=n_fake,

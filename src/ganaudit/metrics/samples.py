@@ -22,16 +22,66 @@ from typing import Iterator
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from ganaudit.utils.errors import ConfigError, DataError
 
 FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 IMAGE_SUFFIXES = (".png",)
+GENERATOR_SUFFIXES = ".ckpt, .pt or .pth (.ts for TorchScript)"
+
+
+def sniff(path: Path) -> str | None:
+    """What ``path`` holds, from its first bytes (and, for a zip, its member names): ``"torch"`` (a
+    PyTorch zip checkpoint, torch.save), ``"pickle"``, ``"npy"``, ``"zip"`` (e.g. an .npz), ``"png"``,
+    or None (unknown, unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+        if head.startswith(b"PK"):
+            with zipfile.ZipFile(path) as z:
+                names = z.namelist()
+            return "torch" if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names) else "zip"
+    except (OSError, zipfile.BadZipFile):
+        return None
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    if head.startswith(b"\x89PNG"):
+        return "png"
+    if head[:1] == b"\x80":
+        return "pickle"
+    return None
+
+
+KINDS = {"torch": "a PyTorch checkpoint (torch.save zip)", "pickle": "a Python pickle (e.g. a legacy torch.save "
+         "file)", "npy": "a numpy .npy array", "zip": "a zip archive (.npz)", "png": "a PNG image"}
+
+
+def kind_hint(path: Path) -> str:
+    """`` (the file is <what it holds>...)`` for a file whose contents do not match its suffix, else ''."""
+    kind = sniff(path)
+    if kind in ("torch", "pickle"):
+        return f" (the file is {KINDS[kind]}: to evaluate it as a generator, give it the suffix {GENERATOR_SUFFIXES})"
+    if kind == "png":
+        return " (the file is one PNG image: put the samples in a folder of PNG files and pass the folder)"
+    if kind in ("npy", "zip") and path.suffix not in (".npy", ".npz"):
+        return f" (the file is {KINDS[kind]}: give it the suffix .{'npy' if kind == 'npy' else 'npz'})"
+    return ""
+
+
+def _check_kind(path: Path) -> None:
+    """DataError when a .npy/.npz file holds something else (a checkpoint renamed, ...), naming what."""
+    kind, want = sniff(path), ("npy" if path.suffix == ".npy" else "zip")
+    if kind in ("torch", "pickle", "png") or (kind in ("npy", "zip") and kind != want):
+        fix = (f"; to evaluate it as a generator, give it the suffix {GENERATOR_SUFFIXES}"
+               if kind in ("torch", "pickle") else "")
+        raise DataError(f"samples '{path}' has the suffix {path.suffix} but is {KINDS[kind]}; expected "
+                        f"a numpy {path.suffix} array file (numpy.save / numpy.savez){fix}")
 
 
 def _open_array(path: Path) -> np.ndarray:
     """The samples array of a .npy/.npz file; DataError for a file numpy cannot read as an array."""
+    _check_kind(path)
     try:
         if path.suffix == ".npy":
             return np.load(path, mmap_mode="r", allow_pickle=False)
@@ -66,17 +116,27 @@ def parse_range(text: str | None) -> tuple[float, float] | None:
     return RANGES[key]
 
 
-def range_problem(lo: float, hi: float, value_range: tuple[float, float] | None) -> str | None:
-    """Why pixel values spanning [lo, hi] do not fit ``value_range`` (None: [0, 255] expected)."""
+def range_problem(lo: float, hi: float, value_range: tuple[float, float] | None,
+                  integer: bool = False) -> str | None:
+    """Why pixel values spanning [lo, hi] do not fit ``value_range`` (None: [0, 255] expected, refusing
+    look-alikes of [0, 1] and [-1, 1] images); ``integer``: uint8 data, which only 0,255 can describe."""
     a, b = value_range or (0.0, 255.0)
     span = f"values in [{lo:.4g}, {hi:.4g}]"
+    dark = ("; if they are [0, 255] images that are this dark (e.g. all black), pass samples_range=0,255 "
+            "to accept them as they are")
     if value_range is None and -1.0 <= lo < 0.0 and hi <= 1.0:
         return f"{span} look like [-1, 1] images; expected [0, 255]: rescale them, or pass samples_range=-1,1"
     if lo < a or hi > b:
+        if value_range is not None and value_range != (0.0, 255.0) and lo >= 0.0 and hi <= 255.0:
+            return (f"{span}; expected [{a:g}, {b:g}] (samples_range={a:g},{b:g}): they look like [0, 255] "
+                    "images, so leave samples_range unset (or pass samples_range=0,255)")
         return f"{span}; expected [{a:g}, {b:g}]"
+    if value_range is None and hi <= 1.0 and integer:
+        return (f"uint8 {span} look like [0, 1] images stored as integers (0/1 masks); expected 0..255: "
+                f"multiply by 255 before casting to uint8{dark}")
     if value_range is None and hi <= 1.0:
         return (f"{span} look like [0, 1] images; expected [0, 255]: multiply by 255, or pass "
-                "samples_range=0,1")
+                f"samples_range=0,1{dark}")
     return None
 
 
@@ -116,7 +176,7 @@ def check_array(arr: np.ndarray, n: int, resolution: int, source: str,
                             "[0, 255] (NaN samples are refused; the study's FID sentinel 31337 is only "
                             "recorded during training)")
         lo, hi = min(lo, float(chunk.min())), max(hi, float(chunk.max()))
-    problem = range_problem(lo, hi, value_range)
+    problem = range_problem(lo, hi, value_range, integer=layout == "uint8_nhwc")
     if problem:
         raise DataError(f"samples {source}: {problem}")
     return layout
@@ -141,28 +201,60 @@ def checked_generated(batches: Iterator[torch.Tensor], source: str,
         finite = batch[torch.isfinite(batch)]
         if finite.numel() and (float(finite.min()) < 0.0 or float(finite.max()) > 255.0):
             lo, hi = float(finite.min()) / 255.0, float(finite.max()) / 255.0
-            hint = " (looks like a tanh output in [-1, 1]: pass samples_range=-1,1)" if lo >= -1.0 and hi <= 1.0 else ""
+            hint = ""
+            if lo >= -1.0 and hi <= 1.0:
+                hint = " (looks like a tanh output in [-1, 1]: pass samples_range=-1,1)"
+            elif value_range is None and lo >= 0.0 and hi <= 255.0:
+                hint = " (looks like outputs in [0, 255]: pass samples_range=0,255)"
             raise DataError(f"generator {source}: outputs in [{lo:.4g}, {hi:.4g}]; expected G(z) in [0, 1]{hint}")
         yield batch
 
 
+def _bad_image(f: Path, exc: Exception, resolution: int) -> DataError:
+    return DataError(f"sample image '{f}' cannot be read as an image ({type(exc).__name__}: truncated, corrupt "
+                     f"or not a PNG); expected an RGB (or grayscale) {resolution}x{resolution} PNG")
+
+
+def _open_image(f: Path, resolution: int) -> Image.Image:
+    """``f`` opened (header read) and checked for mode and size; DataError naming the file otherwise."""
+    try:
+        im = Image.open(f)
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise _bad_image(f, exc, resolution) from None
+    if im.mode not in ("RGB", "L") or im.size != (resolution, resolution):
+        im.close()
+        raise DataError(f"sample image '{f}': mode {im.mode}, size {im.size}; expected an RGB "
+                        f"(or grayscale) {resolution}x{resolution} image")
+    return im
+
+
 def folder_files(folder: Path, n: int, resolution: int) -> list[Path]:
+    """The folder's ``n`` PNG files, sorted by name, each checked (format, mode, size, and its chunks'
+    checksums, which catch a truncated file) before any is decoded; DataError naming the folder or the
+    first bad file."""
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if len(files) != n:
         raise DataError(f"samples folder '{folder}': {len(files)} .png images; the protocol needs exactly {n}")
+    for f in files:
+        with _open_image(f, resolution) as im:
+            try:
+                im.verify()  # PNG chunks and their CRCs, without decoding: a truncated file is caught here
+            except (OSError, ValueError, SyntaxError) as exc:
+                raise _bad_image(f, exc, resolution) from None
     return files
 
 
 def folder_batches(files: list[Path], resolution: int, batch: int) -> Iterator[torch.Tensor]:
-    """float32 [b, 3, R, R] batches of PNG files; DataError naming a file of the wrong size/mode."""
+    """float32 [b, 3, R, R] batches of PNG files; DataError naming a file of the wrong size/mode or one
+    whose pixel data is truncated or corrupt."""
     for start in range(0, len(files), batch):
         arrays = []
         for f in files[start : start + batch]:
-            with Image.open(f) as im:
-                if im.mode not in ("RGB", "L") or im.size != (resolution, resolution):
-                    raise DataError(f"sample image '{f}': mode {im.mode}, size {im.size}; expected an RGB "
-                                    f"(or grayscale) {resolution}x{resolution} image")
-                arrays.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
+            with _open_image(f, resolution) as im:
+                try:
+                    arrays.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
+                except (OSError, ValueError, SyntaxError) as exc:  # PIL: truncated or corrupt pixel data
+                    raise _bad_image(f, exc, resolution) from None
         yield torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float()
 
 
@@ -176,8 +268,8 @@ def sample_batches(path: Path, n: int, resolution: int, batch: int,
     if not path.is_file():
         raise DataError(f"samples '{path}': no such file or folder; expected a .npz/.npy file or a PNG folder")
     if path.suffix not in (".npz", ".npy"):
-        raise DataError(f"samples '{path}': unknown kind '{path.suffix}'; expected .npz, .npy, a PNG "
-                        "folder, or a generator checkpoint (.pt/.pth/.ckpt)")
+        raise DataError(f"samples '{path}': unknown kind '{path.suffix}'{kind_hint(path)}; expected .npz, .npy, "
+                        f"a PNG folder, or a generator checkpoint ({GENERATOR_SUFFIXES})")
     arr = _open_array(path)
     layout = check_array(arr, n, resolution, f"'{path}'", value_range)
     return array_batches(arr, layout, batch, value_range)
