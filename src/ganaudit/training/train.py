@@ -35,7 +35,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ganaudit.metrics.grids import step_grid_writer
 from ganaudit.metrics.provenance import summarize
-from ganaudit.training.checks import preflight_train
+from ganaudit.training.checks import DEVICE_ENV, preflight_train
 from ganaudit.training.config import config_hash, run_dir, to_plain, validate
 from ganaudit.training.lit.callbacks import InterruptAtStep, read_eval_index
 from ganaudit.training.lit.factory import build_callbacks, build_loggers
@@ -51,7 +51,6 @@ from ganaudit.utils.signals import deferred, interruptible
 
 __all__ = ["train", "code_version", "DEVICE_ENV"]
 
-DEVICE_ENV = "GANAUDIT_DEVICE"  # overrides trainer.accelerator (cpu | gpu | cuda | auto)
 FINISHED = ("ok", "diverged")
 
 
