@@ -157,7 +157,8 @@ def worker(mode: str, steps: int, fill: bool | None) -> dict:
             "eval_ms": min(ev) * 1e3, "fid_finite": bool(np.isfinite(value)),
             "capability": settings["cpu_capability"], "mkldnn": settings["mkldnn_enabled"],
             "mkl_cbwr": os.environ.get("MKL_CBWR"),
-            "fill": bool(torch.utils.deterministic.fill_uninitialized_memory)}
+            "fill": bool(torch.utils.deterministic.fill_uninitialized_memory
+                         and torch.are_deterministic_algorithms_enabled())}
 
 
 def run_variant(name: str, steps: int) -> dict:
@@ -234,7 +235,8 @@ def main() -> None:
         f"{b['capability']} / {'on' if b['mkldnn'] else 'off'} / {b['mkl_cbwr'] or '-'}" for b in best.values()) + " |")
     print("| **step (CPU ms)** | " + " | ".join(f"**{b['cpu_ms']:.1f}** ({b['cpu_ms'] / ref['cpu_ms']:.2f}x)"
                                            for b in best.values()) + " |")
-    print("| NaN fill of new tensors | " + " | ".join("on" if b["fill"] else "off" for b in best.values()) + " |")
+    fills = " | ".join("on" if b["fill"] else "off" for b in best.values())
+    print(f"| NaN fill of new tensors (deterministic mode) | {fills} |")
     print("| step (wall ms) | " + " | ".join(f"{b['wall_ms']:.1f}" for b in best.values()) + " |")
     print("| *phases (CPU ms under the profiler)* |" + " |" * len(names))
     for ph in (*PHASES, "SN"):
