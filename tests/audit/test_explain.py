@@ -91,7 +91,7 @@ def test_not_applicable_variants_say_why():
     ok, na = candidates(setup, tiny.sources(1), tiny.SPLIT_SIZES)
     reasons = {tuple(n["changes"].items())[0]: n["reason"] for n in na}
     assert "does not resize" in reasons[("resize", "pil_bicubic")]
-    assert "final one" in reasons[("select", "final")]
+    assert "no other checkpoint" in reasons[("select", "final")]
     assert "unquantized" in reasons[("quantize", "float")]
     assert {"g_mode": "train"} in ok and {"latent": "normal"} in ok
     pairs = [v for v in combine(ok, 2) if len(v) == 2]
