@@ -26,6 +26,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -52,6 +53,8 @@ from ganaudit.utils.errors import ConfigError
 AXES = {"split": "real", "n_real": "real", "resize": "real", "n_fake": "fake", "n": "fit", "jpeg": "fake",
         "quantize": "fake", "g_mode": "fake", "latent": "fake", "select": "fake"}
 STANDARD_SIZES = (5_000, 10_000, 50_000)
+#: train mode at the protocol's generation batch, and in batches of 8 (a sampling script's small batches)
+G_MODES = ("train", "train_b8")
 MAX_FAKE_FACTOR = 4  # n_fake variants above 4x the protocol's fakes are listed as not applicable (cost)
 
 
@@ -86,6 +89,7 @@ class Setup:
     sizes: tuple[int, ...] = STANDARD_SIZES
     axes: tuple[str, ...] = tuple(AXES)  # the axes to vary (default: all)
     at_n: tuple[int, ...] = ()  # n=N variants: the FID expected at N fakes from each stream's 1/N fit
+    keep: Callable[[dict], bool] | None = None  # scores only the combinations it accepts (None: all)
 
 
 def _fmt(changes: dict) -> str:
@@ -136,8 +140,9 @@ def candidates(setup: Setup, sources: list[Source], split_sizes: dict[str, int])
     gen_reason = "sample files: no generator to run" if any(s.kind == "samples" for s in sources) else None
     has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for s in sources for g in s.generators.values()
                  for m in g.modules())
-    add("g_mode", "train", gen_reason or (None if has_bn else "the generator has no batch normalization or "
-                                          "dropout: train mode changes nothing"))
+    for mode in G_MODES:
+        add("g_mode", mode, gen_reason or (None if has_bn else "the generator has no batch normalization: "
+                                           "train mode changes nothing"))
     add("latent", "normal", gen_reason)
     add("select", "final", gen_reason or _select_reason(sources))
     keep = set(setup.axes)
@@ -241,9 +246,10 @@ def fake_features(setup: Setup, source: Source, gkey: tuple, posts: dict, n: int
         batches = sample_batches(source.samples, n, res, setup.proto.extract_batch, source.value_range)
     else:
         gen = source.generators[select]
-        gen = copy.deepcopy(gen).train() if g_mode == "train" else gen.eval()
-        batches = (gen(z.to(setup.device)).float() * 255.0
-                   for z in latent_batches(setup.proto, k, n, source.z_dim, latent))
+        gen = copy.deepcopy(gen).train() if g_mode.startswith("train") else gen.eval()  # BN: batch statistics
+        chunk = int(g_mode[len("train_b"):]) if g_mode.startswith("train_b") else setup.proto.gen_batch
+        batches = (torch.cat([gen(z[lo:lo + chunk].to(setup.device)).float() for lo in range(0, len(z), chunk)])
+                   * 255.0 for z in latent_batches(setup.proto, k, n, source.z_dim, latent))
     produced = 0
     for images in batches:
         images = images[: n - produced]
@@ -350,7 +356,7 @@ def explain(setup: Setup, sources: list[Source], claim: float, split_sizes: dict
             progress=lambda items, label, total: items) -> dict:
     """Score every applicable variant (up to ``setup.max_changes`` changes) and rank them against ``claim``."""
     singles, na = candidates(setup, sources, split_sizes)
-    variants = combine(singles, setup.max_changes)
+    variants = [v for v in combine(singles, setup.max_changes) if setup.keep is None or not v or setup.keep(v)]
     p = plan(setup, sources, variants)
     fakes: dict = {}
     jobs = [(i, s, g, spec, k) for g, spec in p["gens"].items() for i, s in enumerate(sources)
