@@ -147,7 +147,7 @@ def render(result: dict, top: int = 15) -> str:
     for line in result.get("selection", []):
         lines.append(f"select=final compares {line}")
     for r in result["variants"]:
-        if "n" in r["changes"] and not r["n_changes"] - 1:
+        if r["changes"].get("n", "inf") != "inf" and r["n_changes"] == 1:
             kind = "extrapolated" if r["extrapolated"] else "interpolated"
             lines.append(f"n={r['changes']['n']}: the FID expected at {r['changes']['n']} fakes, {kind} from each "
                          f"stream's 1/N fit over {r['n_fake']} fakes: FID {r['fid']:.4f}, CI [{r['ci'][0]:.4f}, "
