@@ -9,7 +9,8 @@ inputs under the protocol and under each *variant*: one or more named changes to
   post-processed for every requested (quantize, jpeg) and their features kept; a variant changing
   only the reference side re-uses them (no image is generated or extracted again);
 * reference: per (split, resize) the split's features, once; ``n_real=`` takes its first n rows,
-  ``n_fake=`` the first n fakes of each stream.
+  ``n_fake=`` the first n fakes of each stream; ``n=inf`` / ``n=N`` read each stream's 1/N fit
+  (:mod:`ganaudit.metrics.sample_size`) at infinity or at N fakes.
 
 A variant's FIDs over inputs and streams (sample files: one value and a bootstrap over the fakes) are
 combined by :func:`ganaudit.audit.stats.variance_components`; its CI is the interval a single reported
