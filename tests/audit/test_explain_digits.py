@@ -8,9 +8,9 @@ its final checkpoint (500) is worse, so ``select=final`` applies. At the digits 
 FID of one latent stream varies by ~5%, as much as most causes move it; the protocol here scores 1000
 fakes per stream (the sampling CI shrinks) and 5 streams. Scored: every single change of seven axes and
 every pair that needs at most one other generation setting (the pairs of two generator-side changes
-cost a generation each and are left out). Slow: ~4 min of training and ~5 min of scoring on 2 busy CPU
-cores; needs the prepared digits data and the digits extractor (``ganaudit data prepare digits``,
-``ganaudit weights ensure digits``), skipped otherwise."""
+cost a generation each and are left out). Slow: 5 min 50 s for training and scoring (the session
+fixture) on 2 CPU cores shared with other jobs; needs the prepared digits data and the digits
+extractor (``ganaudit data prepare digits``, ``ganaudit weights ensure digits``), skipped otherwise."""
 
 from __future__ import annotations
 
