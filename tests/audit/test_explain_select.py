@@ -65,3 +65,10 @@ def test_best_not_kept_is_not_applicable_and_says_what_it_used(tmp_path, monkeyp
     assert "final" not in src.generators and src.generators["best"].step == best
     assert _select_reason(src) == (f"input '{src.label}': the minimum-FID checkpoint (step 200) was not kept; best "
                                    f"of the kept evaluated checkpoints (steps 100, 300) is step {best}")
+
+
+def test_without_last_ckpt_the_latest_step_is_final(tmp_path, monkeypatch):
+    src = _run(tmp_path, monkeypatch, [100, 200, 300], 300, {100: 90.0, 200: 40.0, 300: 60.0}, 200)
+    (tmp_path / "run-s0" / "checkpoints" / "last.ckpt").unlink()
+    src = explain_io.load_source(tmp_path / "run-s0")[0]
+    assert src.steps == {"best": 200, "final": 300} and src.select_na is None

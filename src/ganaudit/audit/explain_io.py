@@ -54,7 +54,9 @@ def _run_dir_source(path: Path, config) -> tuple[Source, dict]:
     checkpoint, 'best' is the minimum over the evaluated checkpoints that were kept."""
     res = json.loads((path / "result.json").read_text())
     last = path / "checkpoints" / "last.ckpt"
-    if not last.is_file():
+    if not last.is_file():  # the final checkpoint: last.ckpt, else the latest dstep-*.ckpt
+        last = max((path / "checkpoints").glob("dstep-*.ckpt"), default=None)
+    if last is None:
         raise DataError(f"run directory '{path}' has no checkpoints/last.ckpt; expected a finished run")
     final, info = load_generator(last, config)
     f_step = info.get("step")
