@@ -25,13 +25,13 @@ def test_plan_then_outputs(tmp_path, capsys, digits_weights, digits_view):  # no
               "--streams", "2", "--axes", "n_real,g_mode", "--sizes", "", "--trust-pickle", *_gens(tmp_path)]
     assert explain_main([*common, "--plan"]) == 0
     out = capsys.readouterr().out
-    # plain + n_real=250 + g_mode=train + their pair = 4 variants x 2 inputs x 2 streams
-    assert out.startswith("plan: 4 variants x 2 input(s) = 16 FID evaluations;") and "claimed" not in out
+    # plain + n_real=250 + g_mode=train, train_b8 + n_real with each g_mode = 6 variants x 2 inputs x 2 streams
+    assert out.startswith("plan: 6 variants x 2 input(s) = 24 FID evaluations;") and "claimed" not in out
     assert explain_main([*common, "--out", str(tmp_path / "out")]) == 0
     text = capsys.readouterr().out
     assert "protocol as is: FID" in text and "not applicable: n_real=1000: the test split has 500 images" in text
     got = json.loads((tmp_path / "out" / "explain.json").read_text())
-    assert [sorted(v["changes"].items()) for v in got["variants"]].count([]) == 1 and len(got["variants"]) == 4
+    assert [sorted(v["changes"].items()) for v in got["variants"]].count([]) == 1 and len(got["variants"]) == 6
     assert got["plain"]["changes"] == {} and all(set(v) >= {"changes", "fid", "ci", "explains", "provenance"}
                                                  for v in got["variants"])
     explains = [v["explains"] for v in got["variants"]]

@@ -9,7 +9,8 @@ inputs under the protocol and under each *variant*: one or more named changes to
   post-processed for every requested (quantize, jpeg) and their features kept; a variant changing
   only the reference side re-uses them (no image is generated or extracted again);
 * reference: per (split, resize) the split's features, once; ``n_real=`` takes its first n rows,
-  ``n_fake=`` the first n fakes of each stream.
+  ``n_fake=`` the first n fakes of each stream; ``n=inf`` / ``n=N`` read each stream's 1/N fit
+  (:mod:`ganaudit.metrics.sample_size`) at infinity or at N fakes.
 
 A variant's FIDs over inputs and streams (sample files: one value and a bootstrap over the fakes) are
 combined by :func:`ganaudit.audit.stats.variance_components`; its CI is the interval a single reported
@@ -22,9 +23,11 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -34,7 +37,7 @@ from ganaudit.audit.stats import variance_components
 from ganaudit.metrics.fid import feature_stats, fid_from_stats
 from ganaudit.metrics.protocols import Protocol
 from ganaudit.metrics.refstats import images_to_tensor
-from ganaudit.metrics.sample_size import fid_curve, fid_infinity, fid_n_ci, fit_inverse_n, subset_sizes
+from ganaudit.metrics.sample_size import fid_at, fid_curve, fid_infinity, fid_n_ci, fit_inverse_n, subset_sizes
 from ganaudit.metrics.samples import sample_batches
 from ganaudit.metrics.variants import (
     JPEG_QUALITIES,
@@ -51,6 +54,8 @@ from ganaudit.utils.errors import ConfigError
 AXES = {"split": "real", "n_real": "real", "resize": "real", "n_fake": "fake", "n": "fit", "jpeg": "fake",
         "quantize": "fake", "g_mode": "fake", "latent": "fake", "select": "fake"}
 STANDARD_SIZES = (5_000, 10_000, 50_000)
+#: train mode at the protocol's generation batch, and in batches of 8 (a sampling script's small batches)
+G_MODES = ("train", "train_b8")
 MAX_FAKE_FACTOR = 4  # n_fake variants above 4x the protocol's fakes are listed as not applicable (cost)
 
 
@@ -65,6 +70,7 @@ class Source:
     samples: Path | None = None
     value_range: tuple[float, float] | None = None
     steps: dict[str, int | None] = field(default_factory=dict)
+    select_na: str | None = None  # why best and final cannot be told apart (None: "final" is a different one)
 
 
 @dataclass
@@ -83,6 +89,8 @@ class Setup:
     device: torch.device = torch.device("cpu")
     sizes: tuple[int, ...] = STANDARD_SIZES
     axes: tuple[str, ...] = tuple(AXES)  # the axes to vary (default: all)
+    at_n: tuple[int, ...] = ()  # n=N variants: the FID expected at N fakes from each stream's 1/N fit
+    keep: Callable[[dict], bool] | None = None  # scores only the combinations it accepts (None: all)
 
 
 def _fmt(changes: dict) -> str:
@@ -120,9 +128,11 @@ def candidates(setup: Setup, sources: list[Source], split_sizes: dict[str, int])
         add("n_fake", n, reason)
     try:
         subset_sizes(n_fake)
-        add("n", "inf")
+        fit_reason = None
     except ConfigError as exc:
-        add("n", "inf", str(exc))
+        fit_reason = str(exc)
+    for n in ("inf", *sorted(set(setup.at_n))):
+        add("n", n, fit_reason)
     for q in JPEG_QUALITIES:
         add("jpeg", q)
     add("quantize", "round")
@@ -131,14 +141,28 @@ def candidates(setup: Setup, sources: list[Source], split_sizes: dict[str, int])
     gen_reason = "sample files: no generator to run" if any(s.kind == "samples" for s in sources) else None
     has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for s in sources for g in s.generators.values()
                  for m in g.modules())
-    add("g_mode", "train", gen_reason or (None if has_bn else "the generator has no batch normalization or "
-                                          "dropout: train mode changes nothing"))
+    for mode in G_MODES:
+        add("g_mode", mode, gen_reason or (None if has_bn else "the generator has no batch normalization: "
+                                           "train mode changes nothing"))
     add("latent", "normal", gen_reason)
-    select_ok = sources and all("final" in s.generators for s in sources)
-    add("select", "final", gen_reason or (None if select_ok else
-        "needs run directories whose minimum-FID checkpoint is not the final one (for every input)"))
+    add("select", "final", gen_reason or _select_reason(sources))
     keep = set(setup.axes)
     return [c for c in ok if next(iter(c)) in keep], [n for n in na if next(iter(n["changes"])) in keep]
+
+
+def _select_reason(sources: list[Source]) -> str | None:
+    """None when every input has a final checkpoint other than its best one, else the first input's reason."""
+    for s in sources:
+        if "final" not in s.generators:
+            why = s.select_na or "a single generator file: no other checkpoint to compare with"
+            return f"input '{s.label}': {why}"
+    return None
+
+
+def selection(sources: list[Source]) -> list[str]:
+    """Per input, which checkpoints ``select=final`` compares: 'final step F vs best step B'."""
+    return [f"{s.label}: final step {s.steps.get('final')} vs best step {s.steps.get('best')}"
+            for s in sources if "final" in s.generators]
 
 
 def combine(singles: list[dict], max_changes: int) -> list[dict]:
@@ -223,9 +247,10 @@ def fake_features(setup: Setup, source: Source, gkey: tuple, posts: dict, n: int
         batches = sample_batches(source.samples, n, res, setup.proto.extract_batch, source.value_range)
     else:
         gen = source.generators[select]
-        gen = copy.deepcopy(gen).train() if g_mode == "train" else gen.eval()
-        batches = (gen(z.to(setup.device)).float() * 255.0
-                   for z in latent_batches(setup.proto, k, n, source.z_dim, latent))
+        gen = copy.deepcopy(gen).train() if g_mode.startswith("train") else gen.eval()  # BN: batch statistics
+        chunk = int(g_mode[len("train_b"):]) if g_mode.startswith("train_b") else setup.proto.gen_batch
+        batches = (torch.cat([gen(z[lo:lo + chunk].to(setup.device)).float() for lo in range(0, len(z), chunk)])
+                   * 255.0 for z in latent_batches(setup.proto, k, n, source.z_dim, latent))
     produced = 0
     for images in batches:
         images = images[: n - produced]
@@ -251,10 +276,18 @@ def real_features(setup: Setup, rkey: tuple, n: int) -> np.ndarray:
 
 
 # --- scores ------------------------------------------------------------------------------------------------
-def _fid_inf_point(fake: np.ndarray, mu: np.ndarray, sigma: np.ndarray, seed: int) -> float:
-    """FID-infinity of one stream (the 1/N fit, no bootstrap: the streams give the spread)."""
+def _fit_point(fake: np.ndarray, mu: np.ndarray, sigma: np.ndarray, seed: int, n: float) -> float:
+    """FID expected at ``n`` fakes (``math.inf``: FID-infinity) from one stream's 1/N fit (no bootstrap:
+    the streams give the spread)."""
     sizes = subset_sizes(fake.shape[0])
-    return fit_inverse_n(sizes, fid_curve(fake, mu, sigma, sizes, np.random.default_rng(seed)))[0]
+    intercept, slope = fit_inverse_n(sizes, fid_curve(fake, mu, sigma, sizes, np.random.default_rng(seed)))
+    return intercept + slope / n
+
+
+def fit_n(ch: dict) -> float | None:
+    """The N of an ``n=`` variant (``math.inf`` for n=inf), None when the variant has no ``n`` change."""
+    n = ch.get("n")
+    return None if n is None else math.inf if n == "inf" else float(n)
 
 
 def score_variant(setup: Setup, ch: dict, sources: list[Source], fakes: dict, reals: dict, stats: dict) -> dict:
@@ -273,15 +306,16 @@ def score_variant(setup: Setup, ch: dict, sources: list[Source], fakes: dict, re
         per = []
         for k in range(setup.streams if s.kind == "generator" else 1):
             f = fakes[(i, gen_key(ch), post_key(ch), k)][:n_fake]
+            at = fit_n(ch)
             if s.kind == "samples":
                 res = (fid_infinity(f, reals[rkey][:n_real], n_boot=max(20, setup.n_boot // 10), seed=setup.seed)
-                       if ch.get("n") == "inf" else None)
+                       if at is not None else None)
                 boot = fid_n_ci(f, reals[rkey][:n_real], n_boot=setup.n_boot, seed=setup.seed) if res is None else None
-                per.append(res.fid_inf if res else boot["fid"])
-                half = (res.ci[1] - res.ci[0]) / 2 if res else boot["ci"][1] - boot["fid"]
-                boot_var.append((half / 1.959963984540054) ** 2)
+                value, ci = fid_at(res, at) if res else (boot["fid"], boot["ci"])
+                per.append(value)
+                boot_var.append(((ci[1] - ci[0]) / 2 / 1.959963984540054) ** 2)
             else:
-                per.append(_fid_inf_point(f, mu, sigma, setup.seed + k) if ch.get("n") == "inf"
+                per.append(_fit_point(f, mu, sigma, setup.seed + k, at) if at is not None
                            else fid_from_stats(*feature_stats(f), mu, sigma))
         if s.kind == "generator":
             boot_var.append(None)
@@ -289,7 +323,8 @@ def score_variant(setup: Setup, ch: dict, sources: list[Source], fakes: dict, re
     comp = variance_components(values, boot_var, level=setup.level)
     return {"changes": ch, "label": _fmt(ch), "n_changes": len(ch), "fid": comp["mean"], "ci": comp["pi"],
             "ci_mean": comp["ci"], "var_sampling": comp["var_sampling"], "var_seed": comp["var_seed"],
-            "values": values, "n_fake": n_fake, "n_real": n_real, "real_split": rkey[0]}
+            "values": values, "n_fake": n_fake, "n_real": n_real, "real_split": rkey[0],
+            "extrapolated": fit_n(ch) is not None and fit_n(ch) > n_fake}
 
 
 def provenance(setup: Setup, row: dict, sources: list[Source]) -> str:
@@ -299,7 +334,12 @@ def provenance(setup: Setup, row: dict, sources: list[Source]) -> str:
     sampling = (f"{setup.streams} latent streams (seeds {p.latent_seed}..{p.latent_seed + setup.streams - 1})"
                 if kinds == {"generator"} else f"bootstrap over fakes ({setup.n_boot} resamples)"
                 if kinds == {"samples"} else "latent streams / bootstrap over fakes")
-    extra = "".join(f"; {k}={v}" for k, v in ch.items() if k not in ("n_fake", "n_real", "split"))
+    extra = "".join(f"; {k}={v}" for k, v in ch.items() if k not in ("n_fake", "n_real", "split", "n", "select"))
+    if "n" in ch:
+        extra += (f"; n={ch['n']}: read from each stream's 1/N fit (15 subset sizes up to {row['n_fake']}), "
+                  + ("an extrapolation" if row["extrapolated"] else "an interpolation"))
+    if "select" in ch:
+        extra += f"; select=final ({'; '.join(selection(sources))})"
     return (f"{p.name} on {setup.dataset}: {row['n_fake']} fakes x {sampling} x {len(sources)} input(s) vs first "
             f"{row['n_real']} {row['real_split']} images; extractor {p.extractor} "
             f"{str(getattr(setup.extractor, 'weights_sha256', ''))[:12]}{extra}")
@@ -317,7 +357,7 @@ def explain(setup: Setup, sources: list[Source], claim: float, split_sizes: dict
             progress=lambda items, label, total: items) -> dict:
     """Score every applicable variant (up to ``setup.max_changes`` changes) and rank them against ``claim``."""
     singles, na = candidates(setup, sources, split_sizes)
-    variants = combine(singles, setup.max_changes)
+    variants = [v for v in combine(singles, setup.max_changes) if setup.keep is None or not v or setup.keep(v)]
     p = plan(setup, sources, variants)
     fakes: dict = {}
     jobs = [(i, s, g, spec, k) for g, spec in p["gens"].items() for i, s in enumerate(sources)
@@ -340,7 +380,9 @@ def explain(setup: Setup, sources: list[Source], claim: float, split_sizes: dict
     plain = rows[0]
     ranked = rank(rows, claim)
     return {"claim_fid": claim, "protocol": setup.proto.name, "dataset": setup.dataset, "plain": plain,
-            "variants": ranked, "not_applicable": na, "explained": any(r["explains"] for r in ranked),
+            "variants": ranked, "not_applicable": na,
+            "selection": selection(sources) if "select" in setup.axes else [],
+            "explained": any(r["explains"] for r in ranked),
             "streams": setup.streams, "level": setup.level, "seconds": time.perf_counter() - start,
             "ci_meaning": f"{setup.level:.0%} interval for one reported FID: mean over inputs and streams +- t * "
                           "sqrt(training-seed variance + sampling variance + variance of the mean)"}

@@ -1,7 +1,8 @@
 """Inputs and outputs of ``audit explain``: reading INPUTS into sources, writing markdown/CSV/JSON/PNG.
 
 An INPUT is a run directory (its checkpoint at ``fid_min_step``, the one the study reports, and
-``last.ckpt`` for ``select=final``), a generator file (``ganaudit.metrics.checkpoints.load_generator``)
+``last.ckpt`` for ``select=final``; :func:`_run_dir_source` says what happens when the minimum was not
+kept), a generator file (``ganaudit.metrics.checkpoints.load_generator``)
 or a sample file/folder (``.npz``, ``.npy``, PNGs; needs ``--dataset``).
 """
 
@@ -26,22 +27,63 @@ from ganaudit.utils.io import atomic_write_text
 SAMPLE_SUFFIXES = (".npz", ".npy")
 
 
-def _run_dir_source(path: Path, config, trust_pickle: bool = False) -> tuple[Source, dict]:
-    res = json.loads((path / "result.json").read_text())
-    step = res.get("fid_min_step")
-    best = path / "checkpoints" / f"dstep-{int(step):07d}.ckpt" if step is not None else None
+def _evaluated_fids(path: Path) -> dict[int, float]:
+    """{D step: FID} of the run's evaluations (``evals_index.jsonl``; empty when absent)."""
+    out = {}
+    index = path / "evals_index.jsonl"
+    for line in index.read_text().splitlines() if index.is_file() else ():
+        rec = json.loads(line) if line.strip() else {}
+        if rec.get("step") is not None and rec.get("fid") is not None:
+            out[int(rec["step"])] = float(rec["fid"])
+    return out
+
+
+def _kept_checkpoints(path: Path, last_step: int | None) -> dict[int, Path]:
+    """{D step: file} of the checkpoints kept in ``path/checkpoints`` (``last.ckpt`` at ``last_step``)."""
+    kept = {int(p.stem.split("-")[1]): p for p in sorted((path / "checkpoints").glob("dstep-*.ckpt"))}
     last = path / "checkpoints" / "last.ckpt"
-    if best is None or not best.is_file():
-        best = last
-    if not best.is_file():
+    if last.is_file() and last_step is not None:
+        kept[int(last_step)] = last  # the same weights as dstep-<last_step> when both exist
+    return kept
+
+
+def _run_dir_source(path: Path, config, trust_pickle: bool = False) -> tuple[Source, dict]:
+    """A run directory: 'best' = its minimum-FID checkpoint (result.json's ``fid_min_step``, the study's
+    number), 'final' = its last one. When the two cannot be told apart (one checkpoint, the minimum is the
+    last, or the minimum-FID checkpoint was not kept) ``select_na`` says why; without the minimum's
+    checkpoint, 'best' is the minimum over the evaluated checkpoints that were kept."""
+    res = json.loads((path / "result.json").read_text())
+    last = path / "checkpoints" / "last.ckpt"
+    if not last.is_file():  # the final checkpoint: last.ckpt, else the latest dstep-*.ckpt
+        last = max((path / "checkpoints").glob("dstep-*.ckpt"), default=None)
+    if last is None:
         raise DataError(f"run directory '{path}' has no checkpoints/last.ckpt; expected a finished run")
-    gen, info = load_generator(best, config, trust_pickle=trust_pickle)
-    gens, steps = {"best": gen}, {"best": info.get("step")}
-    if last.is_file() and last != best:
-        final, finfo = load_generator(last, config, trust_pickle=trust_pickle)
-        if finfo.get("step") != info.get("step"):
-            gens["final"], steps["final"] = final, finfo.get("step")
-    return Source(str(path), "generator", gens, int(info.get("z_dim") or 128), steps=steps), info
+    final, info = load_generator(last, config, trust_pickle=trust_pickle)
+    f_step = info.get("step")
+    kept = _kept_checkpoints(path, f_step)
+    fids = _evaluated_fids(path)
+    want = res.get("fid_min_step")
+    evaluated = {s: fids[s] for s in kept if s in fids}
+    if want is not None and int(want) in kept:
+        b_step, note = int(want), None
+    elif evaluated:
+        b_step = min(evaluated, key=evaluated.get)
+        note = (f"the minimum-FID checkpoint (step {want}) was not kept; best of the kept evaluated checkpoints "
+                f"(steps {', '.join(map(str, sorted(evaluated)))}) is step {b_step}") if want is not None else None
+    else:
+        b_step, note = f_step, "no evaluated checkpoint was kept: best and final cannot be told apart"
+    gens, steps = {"best": final}, {"best": f_step}
+    if len(kept) < 2:
+        note = note or f"one checkpoint (step {f_step}): best and final cannot be told apart"
+    elif b_step == f_step:
+        note = note or f"the minimum-FID checkpoint is the final one (step {f_step})"
+    if b_step != f_step:
+        best, binfo = load_generator(kept[b_step], config, trust_pickle=trust_pickle)
+        gens, steps = {"best": best}, {"best": binfo.get("step", b_step)}
+        info = binfo
+    if note is None:
+        gens["final"], steps["final"] = final, f_step
+    return Source(str(path), "generator", gens, int(info.get("z_dim") or 128), steps=steps, select_na=note), info
 
 
 def load_source(path: Path, config=None, value_range=None, *, trust_pickle: bool = False) -> tuple[Source, dict]:
@@ -105,6 +147,14 @@ def render(result: dict, top: int = 15) -> str:
     else:
         lines.append(f"no variant explains {result['claim_fid']:g}: no CI holds it (closest: {best['label']}, "
                      f"FID {best['fid']:.4f})")
+    for line in result.get("selection", []):
+        lines.append(f"select=final compares {line}")
+    for r in result["variants"]:
+        if r["changes"].get("n", "inf") != "inf" and r["n_changes"] == 1:
+            kind = "extrapolated" if r["extrapolated"] else "interpolated"
+            lines.append(f"n={r['changes']['n']}: the FID expected at {r['changes']['n']} fakes, {kind} from each "
+                         f"stream's 1/N fit over {r['n_fake']} fakes: FID {r['fid']:.4f}, CI [{r['ci'][0]:.4f}, "
+                         f"{r['ci'][1]:.4f}]")
     lines.append(f"CI: {result['ci_meaning']}; ranking: variants whose CI holds the claim, fewest changes first, "
                  "then by distance to the claim")
     for n in result["not_applicable"]:
@@ -115,13 +165,13 @@ def render(result: dict, top: int = 15) -> str:
 def as_json(result: dict) -> dict:
     """JSON-ready: per variant changes, fid, ci, explains, provenance (ranked), plus the plain result."""
     keep = ("changes", "label", "n_changes", "fid", "ci", "ci_mean", "var_sampling", "var_seed", "explains",
-            "distance", "values", "n_fake", "n_real", "real_split", "provenance")
+            "distance", "values", "n_fake", "n_real", "real_split", "extrapolated", "provenance")
 
     def clean(r):
         return {k: (None if isinstance(r.get(k), float) and not math.isfinite(r[k]) else r.get(k)) for k in keep}
 
     return {**{k: result[k] for k in ("claim_fid", "protocol", "dataset", "explained", "streams", "level",
-                                      "ci_meaning", "not_applicable")},
+                                      "ci_meaning", "not_applicable")}, "selection": result.get("selection", []),
             "plain": clean(result["plain"]), "variants": [clean(r) for r in result["variants"]]}
 
 

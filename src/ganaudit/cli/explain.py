@@ -3,6 +3,7 @@
     ganaudit audit explain --claim-fid 4700 walk/*-s?                  # run directories (digits smoke runs)
     ganaudit audit explain --claim-fid 23.4 --dataset cifar10 s0.npz  # a sample file: bootstrap over fakes
     ganaudit audit explain --claim-fid 150 walk/*-s? --plan            # the cost only
+    ganaudit audit explain --claim-fid 3900 walk/*-s? --at-n 5000 --axes n  # a claim made at 5k fakes
 
 Every INPUT is scored under the protocol and under each variant (docs/why-fid-differs.md) of up to
 ``--max-changes`` changes; see :mod:`ganaudit.audit.explain`. Exit 0 with any answer, 2 on bad options
@@ -46,6 +47,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--axes", default=",".join(AXES), help=f"axes to vary (default: all: {','.join(AXES)})")
     p.add_argument("--sizes", default=",".join(map(str, STANDARD_SIZES)),
                    help="sample sizes tried by n_fake= / n_real= besides half and double the protocol's")
+    p.add_argument("--at-n", default="", metavar="N[,N...]",
+                   help="also score n=N: the FID expected at N fakes from each stream's 1/N fit (a claim made "
+                        "at 5k checked from a 10k evaluation, or the reverse); shown as an extrapolation with its CI")
     p.add_argument("--streams", type=int, default=5, help="latent streams per generator (K >= 2; stream 0 is "
                    "the protocol's)")
     p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples for sample files")
@@ -62,7 +66,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _setup(opts, sources_info) -> tuple[Setup, dict]:
+def _setup(opts, sources_info, sizes: tuple[int, ...], at_n: tuple[int, ...]) -> tuple[Setup, dict]:
     datasets = {i.get("dataset") for i in sources_info if i.get("dataset")}
     if opts.dataset:
         datasets.add(opts.dataset)
@@ -77,7 +81,21 @@ def _setup(opts, sources_info) -> tuple[Setup, dict]:
                           "expected --streams >= 2 and --max-changes >= 0")
     return make_setup(datasets.pop(), opts.protocol, opts.root, opts.artifacts, opts.device, streams=opts.streams,
                       n_boot=opts.n_boot, level=opts.level, max_changes=opts.max_changes,
-                      sizes=tuple(int(x) for x in opts.sizes.split(",") if x), axes=axes)
+                      sizes=sizes, at_n=at_n,
+                      axes=axes + (("n",) if at_n and "n" not in axes else ()))  # --at-n asks for n=N
+
+
+def _counts(text: str, option: str, least: int) -> tuple[int, ...]:
+    """Comma-separated sample counts, each an integer >= ``least``."""
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        values = (least - 1,)
+    bad = [v for v in values if v < least]
+    if bad:
+        raise ConfigError(f"option '{option}' = {text!r}: expected comma-separated integers >= {least} "
+                          "(numbers of images)")
+    return values
 
 
 def _per_image_seconds(setup: Setup, split_sizes: dict) -> float:
@@ -97,13 +115,14 @@ def main(argv: list[str] | None = None) -> int:
         if opts.out is not None:
             check_writable(opts.out, "--out folder")  # before any computing
         claimed_fid(opts.claim_fid)
+        sizes, at_n = _counts(opts.sizes, "--sizes", 1), _counts(opts.at_n, "--at-n", 2)  # before any loading
         missing = [str(p) for p in opts.inputs if not p.exists()]
         if not missing:  # (a missing input is named by load_source)
             check_distinct(opts.inputs, opts.config, opts.trust_pickle)  # one seed, one input
         loaded = [load_source(p, opts.config, parse_range(opts.samples_range), trust_pickle=opts.trust_pickle)
                   for p in opts.inputs]
         sources, infos = [s for s, _ in loaded], [i for _, i in loaded]
-        setup, split_sizes = _setup(opts, infos)
+        setup, split_sizes = _setup(opts, infos, sizes, at_n)
         singles, _ = candidates(setup, sources, split_sizes)
         variants = combine(singles, setup.max_changes)
         c = cost(setup, sources, variants, split_sizes, _per_image_seconds(setup, split_sizes))
