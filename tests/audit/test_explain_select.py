@@ -23,7 +23,7 @@ def _run(tmp_path, monkeypatch, kept: list[int], last: int, fids: dict[int, floa
     (run / "result.json").write_text(json.dumps({"fid_min_step": fid_min_step}))
     (run / "evals_index.jsonl").write_text("".join(json.dumps({"step": s, "fid": f}) + "\n" for s, f in fids.items()))
 
-    def fake_load(path, config=None):
+    def fake_load(path, config=None, trust_pickle=False):
         gen = tiny.Generator()
         gen.step = int(open(path).read())
         return gen, {"step": gen.step, "z_dim": 4, "dataset": "tiny"}
