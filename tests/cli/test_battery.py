@@ -1,8 +1,8 @@
 """A battery of bad inputs, one row each, across every class of refusal (docs/CONTRACTS.md, "Errors
 and exit codes"): for each, the exit code, a one-line ``error: ...`` that names the thing, no traceback,
 and nothing already computed changed: every file and folder under a prepared world (digits data,
-extractor weights, a finished run, a results store) hashes the same before and after, so a stray run
-folder counts as a change too.
+extractor weights, a finished run, a results store) has the same path, size, mtime and inode before and
+after (:func:`digest`), so a stray run folder or a rewritten file counts as a change.
 
 Most rows call ``ganaudit.cli.main.main`` in this process (the same dispatch as the console script,
 without the determinism restart: the rows that would train or evaluate pass ``determinism=fast``);
@@ -273,10 +273,11 @@ def world(tmp_path_factory) -> Path:
     shutil.copy(w / "s.npz", w / "copy.npz")
     for suffix in ("npy", "npz", "txt", "png"):
         shutil.copy(ckpt, w / f"ck.{suffix}")
-    for name in ("png_ok", "png_corrupt", "png_truncated"):
-        (w / name).mkdir()
-        for i in range(500):
-            _png(w / name / f"{i:04d}.png", i)
+    (w / "png_ok").mkdir()
+    for i in range(500):
+        _png(w / "png_ok" / f"{i:04d}.png", i)
+    for name in ("png_corrupt", "png_truncated"):
+        shutil.copytree(w / "png_ok", w / name)
     (w / "png_corrupt" / "0250.png").write_bytes(b"not a png")
     data = (w / "png_truncated" / "0100.png").read_bytes()
     (w / "png_truncated" / "0100.png").write_bytes(data[: len(data) // 2])
@@ -296,14 +297,18 @@ def world(tmp_path_factory) -> Path:
 
 
 def digest(root: Path) -> str:
-    """sha256 over every path under ``root`` (folders too, so an empty stray folder counts) and the bytes
-    of every file."""
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        h.update(str(p.relative_to(root)).encode() + (b"/" if p.is_dir() else b"\0"))
-        if p.is_file():
-            h.update(p.read_bytes() + b"\0")
-    return h.hexdigest()
+    """A fingerprint of everything under ``root``: every path (folders too, so an empty stray folder
+    counts) and each file's size, modification time (ns) and inode. Any write to a file sets its mtime,
+    and a replaced file has a new inode, so this sees every change a byte hash would (and a rewrite of
+    the same bytes), at a stat per file instead of a read: the world's 40 MB are fingerprinted twice a
+    row."""
+    entries = []
+    for folder, dirs, files in os.walk(root):
+        entries.extend((os.path.join(folder, d), "dir") for d in dirs)
+        for f in files:
+            st = os.lstat(os.path.join(folder, f))
+            entries.append((os.path.join(folder, f), st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino))
+    return hashlib.sha256(repr(sorted(entries)).encode()).hexdigest()
 
 
 def _run_in_process(argv: list[str], capsys) -> tuple[int, str]:
