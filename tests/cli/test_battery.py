@@ -188,8 +188,13 @@ CASES = [
     Case("train-run-dir-locked", ["train", *TINY, "seed=6", "paths.root={w}"], 1,
          ("run directory '{w}/runs/", "-s6' is in use by another process (pid", "wait until that process ends"),
          hold="{w}/runs/{hash}-s6"),
+    Case("study-results-store-locked", ["study", "study=smoke", "results_dir={w}/results"], 1,
+         ("results store '{w}/results' is in use by another process (pid", "finished runs are kept"),
+         hold="{w}/results"),
     # -- forged inputs: a checkpoint whose stored config hash was edited
     Case("verdict-forged-hash", ["audit", "verdict", "--claim-fid", "3", "{w}/forged/checkpoints/last.ckpt"], 1,
+         ("checkpoint '{w}/forged/checkpoints/last.ckpt'", "0000000000000000")),
+    Case("evaluate-forged-hash", ["evaluate", "samples={w}/forged/checkpoints/last.ckpt", "dataset=digits", FAST], 1,
          ("checkpoint '{w}/forged/checkpoints/last.ckpt'", "0000000000000000")),
     Case("explain-forged-hash", ["audit", "explain", "--claim-fid", "3", "{w}/forged/checkpoints/last.ckpt"], 1,
          ("checkpoint '{w}/forged/checkpoints/last.ckpt'", "0000000000000000")),
@@ -342,7 +347,7 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(case: Case, world:
     monkeypatch.chdir(world)
     for key, value in case.env.items():
         monkeypatch.setenv(key, value)
-    with exclusive(fill(case.hold), what="run directory") if case.hold else nullcontext():
+    with exclusive(fill(case.hold)) if case.hold else nullcontext():
         before = digest(world), digest(planted)
         code, err = _run_subprocess(argv, world, case.env) if case.how == SUB else _run_in_process(argv, capsys)
         after = digest(world), digest(planted)
@@ -359,6 +364,9 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(case: Case, world:
 def test_battery_covers_forty_inputs_and_both_ways_of_running():
     assert len(CASES) >= 40 and len({c.id for c in CASES}) == len(CASES)
     assert {c.how for c in CASES} == {IN, SUB} and {c.code for c in CASES} == {1, 2}
+    # the classes beside the usage errors and the old tracebacks each have rows of their own
+    for part in ("untrusted-pickle", "locked", "forged-hash", "claim-", "same-", "unknown-key", "below-file"):
+        assert sum(part in c.id for c in CASES) >= 2, part
 
 
 def test_a_refusal_inside_train_removes_only_what_hydra_made(tmp_path, monkeypatch, capsys):
