@@ -1,14 +1,23 @@
 """A battery of bad inputs, one row each, across every class of refusal (docs/CONTRACTS.md, "Errors
 and exit codes"): for each, the exit code, a one-line ``error: ...`` that names the thing, no traceback,
 and nothing already computed changed: every file and folder under a prepared world (digits data,
-extractor weights, a finished run, a results store) hashes the same before and after, so a stray run
-folder counts as a change too.
+extractor weights, a finished run, a results store) has the same path, size, mtime and inode before and
+after (:func:`digest`), so a stray run folder or a rewritten file counts as a change.
 
 Most rows call ``ganaudit.cli.main.main`` in this process (the same dispatch as the console script,
 without the determinism restart: the rows that would train or evaluate pass ``determinism=fast``);
 rows marked ``SUB`` run the real command in a subprocess, where the interpreter's own exit code and
-stderr are what a user sees. To add a row, append a :class:`Case` to ``CASES`` (``{w}`` in an argument
-is the world's root).
+stderr are what a user sees. To add a row, append a :class:`Case` to ``CASES``. In its arguments and
+message, ``{w}`` is the world's root, ``{run}`` its finished run directory, ``{name}`` and ``{hash}``
+that directory's name and config hash, ``{scratch}`` a folder beside the world (a planted run whose
+checkpoints are compared too); ``hold`` names a directory whose lock the test holds during the call, as
+a concurrent writer would.
+
+Every row also checks that ``evil.pt``, a pickle whose ``__reduce__`` creates ``MARKER`` under the
+world, never ran. The signal classes (SIGTERM and SIGINT end a run ``interrupted``, exit 143 and 130,
+and a rerun resumes bit for bit) need a live training and stay in
+``tests/training/test_signals_and_locks.py``, ``tests/study/test_study_signals.py`` and
+``tests/utils/test_signals.py``; the run-directory lock against a second real process is there too.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +38,7 @@ from PIL import Image
 
 from ganaudit.cli.main import main as ganaudit
 from ganaudit.data.prepare import prepare
+from ganaudit.utils.locks import exclusive
 
 REPO = Path(__file__).resolve().parents[2]
 DIGITS_CNN = REPO / "src" / "ganaudit" / "resources" / "digits_cnn.pt"
@@ -37,6 +48,8 @@ FAST = "determinism=fast"
 TINY = ["arch.width=0.0625", "trainer.batch_size=4", "trainer.d_steps=2", "trainer.checkpoint_every=1",
         "trainer.progress_bar=false", "eval.enabled=false", FAST]
 IN, SUB = "in-process", "subprocess"
+MARKER = "code-ran.marker"  # what unpickling evil.pt would create under the world
+PICKLE = "loads only by full unpickling"
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="refused only where torch has no CUDA device")
 NOT_ROOT = pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
                               reason="root writes into a 0500 directory anyway: nothing to refuse")
@@ -45,7 +58,8 @@ NOT_ROOT = pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
 @dataclass(frozen=True)
 class Case:
     """One bad input: ``argv`` of ``ganaudit`` (``{w}`` = the world root), the exit code, substrings the
-    one-line message must hold; ``env`` set for the call; ``how`` in-process or subprocess."""
+    one-line message must hold; ``env`` set for the call; ``how`` in-process or subprocess; ``hold`` a
+    directory locked by the test during the call."""
 
     id: str
     argv: list[str]
@@ -54,6 +68,7 @@ class Case:
     env: dict = field(default_factory=dict)
     how: str = IN
     marks: tuple = ()
+    hold: str = ""
 
 
 CASES = [
@@ -159,11 +174,72 @@ CASES = [
          ("study.seeds = [0, 0]", "distinct integer seeds")),
     Case("study-seed-not-int", ["study", "study=smoke", "study.seeds=[abc]", "results_dir={w}/results"], 2,
          ("study.seeds[0] = 'abc'", "integer")),
+    # -- untrusted files: a pickle is refused unless trusted, and nothing in it runs
+    Case("evaluate-untrusted-pickle", ["evaluate", "samples={w}/evil.pt", "dataset=digits", FAST], 2,
+         ("checkpoint '{w}/evil.pt'", PICKLE, "arbitrary code", "trust_pickle=true")),
+    Case("verdict-untrusted-pickle", ["audit", "verdict", "--claim-fid", "3", "--dataset", "digits", "{w}/evil.pt"],
+         2, (PICKLE, "--trust-pickle")),
+    Case("explain-untrusted-pickle", ["audit", "explain", "--claim-fid", "3", "--dataset", "digits", "{w}/evil.pt"],
+         2, (PICKLE, "--trust-pickle")),
+    Case("train-resume-untrusted-pickle", ["train", *TINY, "seed=5", "paths.root={w}", "paths.runs={scratch}/runs"],
+         1, ("checkpoint '{scratch}/runs/{hash}-s5/checkpoints/last.ckpt'", PICKLE,
+             "which ganaudit's own checkpoints never need")),
+    # -- concurrency: a run directory another process holds
+    Case("train-run-dir-locked", ["train", *TINY, "seed=6", "paths.root={w}"], 1,
+         ("run directory '{w}/runs/", "-s6' is in use by another process (pid", "wait until that process ends"),
+         hold="{w}/runs/{hash}-s6"),
+    Case("study-results-store-locked", ["study", "study=smoke", "results_dir={w}/results"], 1,
+         ("results store '{w}/results' is in use by another process (pid", "finished runs are kept"),
+         hold="{w}/results"),
+    # -- forged inputs: a checkpoint whose stored config hash was edited
+    Case("verdict-forged-hash", ["audit", "verdict", "--claim-fid", "3", "{w}/forged/checkpoints/last.ckpt"], 1,
+         ("checkpoint '{w}/forged/checkpoints/last.ckpt'", "0000000000000000")),
+    Case("evaluate-forged-hash", ["evaluate", "samples={w}/forged/checkpoints/last.ckpt", "dataset=digits", FAST], 1,
+         ("checkpoint '{w}/forged/checkpoints/last.ckpt'", "0000000000000000")),
+    Case("explain-forged-hash", ["audit", "explain", "--claim-fid", "3", "{w}/forged/checkpoints/last.ckpt"], 1,
+         ("checkpoint '{w}/forged/checkpoints/last.ckpt'", "0000000000000000")),
+    # -- the reviewer's numbers: an impossible claimed FID, one seed passed twice
+    Case("verdict-claim-negative", ["audit", "verdict", "--claim-fid=-3", "{run}"], 2,
+         ("'--claim-fid' = -3.0", "expected a finite FID >= 0")),
+    Case("verdict-claim-nan", ["audit", "verdict", "--claim-fid=nan", "{run}"], 2,
+         ("'--claim-fid' = nan", "expected a finite FID >= 0")),
+    Case("explain-claim-inf", ["audit", "explain", "--claim-fid=inf", "{run}"], 2,
+         ("'--claim-fid' = inf", "expected a finite FID >= 0")),
+    Case("verdict-same-file-contents", ["audit", "verdict", "--claim-fid", "20", "--dataset", "digits", "{w}/s.npz",
+                                        "{w}/copy.npz"], 2,
+         ("'{w}/s.npz' and '{w}/copy.npz' are the same seed (same file contents)",)),
+    Case("explain-same-file-contents", ["audit", "explain", "--claim-fid", "20", "--dataset", "digits", "{w}/s.npz",
+                                        "{w}/s.npz"], 2, ("are the same seed (same file contents)",)),
+    Case("verdict-same-run-dir", ["audit", "verdict", "--claim-fid", "20", "{run}", "{w}/runs/./{name}"], 2,
+         ("are the same seed (same run directory)",)),
+    # -- unknown keys, with or without '+': the nearest names, and the key as it was typed
+    Case("evaluate-unknown-key-plus", ["evaluate", "samples=x.npz", "+protocl=1", FAST], 2,
+         ("unknown option 'protocl'", "nearby: protocol", "(added with '+protocl=...')")),
+    Case("evaluate-unknown-key", ["evaluate", "samples=x.npz", "protocl=1", FAST], 2,
+         ("unknown option 'protocl'", "nearby: protocol", "(set with 'protocl=...'; a '+' would not")),
+    Case("train-unknown-key-plus", ["train", "trainer=smoke", "+trainer.d_stepz=1"], 2,
+         ("unknown option 'trainer.d_stepz'", "trainer.d_steps", "(added with '+trainer.d_stepz=...')")),
+    Case("train-unknown-key-plain", ["train", "trainer=smoke", "trainer.d_stepz=1"], 2,
+         ("unknown option 'trainer.d_stepz'", "trainer.d_steps", "(set with 'trainer.d_stepz=...'")),
+    Case("describe-unknown-key-plus", ["describe", "+arch.widht=1"], 2,
+         ("unknown option 'arch.widht'", "arch.width", "(added with '+arch.widht=...')")),
+    Case("describe-unknown-key", ["describe", "arch.widht=1"], 2,
+         ("unknown option 'arch.widht'", "arch.width", "(set with 'arch.widht=...'")),
     # -- the same, as a user's shell sees them
     Case("sub-ckpt-as-npy", ["evaluate", "samples={w}/ck.npy", "dataset=digits"], 1, ("PyTorch checkpoint",), how=SUB),
     Case("sub-seed-abc", ["train", "seed=abc"], 2, ("'seed'",), how=SUB),
     Case("sub-runs-below-file", ["train", "trainer=smoke", "paths.runs={w}/afile/runs"], 1, ("afile",), how=SUB),
 ]
+
+
+class _Planted:
+    """Pickles as ``open(marker, "w")``: loading the file with full unpickling creates ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
 
 
 def _png(path: Path, seed: int) -> None:
@@ -186,12 +262,27 @@ def world(tmp_path_factory) -> Path:
     finally:
         os.chdir(old)
     ckpt = next((w / "runs").glob("*/checkpoints/last.ckpt"))
+    torch.save({"generator": _Planted(w / MARKER)}, w / "evil.pt")
+    # a run stopped early, then planted; outside the world, as a refused resume writes Hydra's .hydra/ and
+    # train.log into its run folder as any resume does (its checkpoints are compared instead)
+    stopped = w.parent / "scratch" / "runs" / ckpt.parents[1].name.replace("-s0", "-s5")
+    (stopped / "checkpoints").mkdir(parents=True)
+    shutil.copy(w / "evil.pt", stopped / "checkpoints" / "last.ckpt")
+    with exclusive(stopped, what="run directory"):
+        pass  # its earlier holder left the lock file, as any run does
+    forged = torch.load(ckpt, map_location="cpu", weights_only=True)
+    forged["ganaudit"]["config_hash"] = "0" * 16
+    (w / "forged" / "checkpoints").mkdir(parents=True)
+    torch.save(forged, w / "forged" / "checkpoints" / "last.ckpt")
+    np.savez(w / "s.npz", images=np.zeros((4, 8, 8, 3), np.uint8))
+    shutil.copy(w / "s.npz", w / "copy.npz")
     for suffix in ("npy", "npz", "txt", "png"):
         shutil.copy(ckpt, w / f"ck.{suffix}")
-    for name in ("png_ok", "png_corrupt", "png_truncated"):
-        (w / name).mkdir()
-        for i in range(500):
-            _png(w / name / f"{i:04d}.png", i)
+    (w / "png_ok").mkdir()
+    for i in range(500):
+        _png(w / "png_ok" / f"{i:04d}.png", i)
+    for name in ("png_corrupt", "png_truncated"):
+        shutil.copytree(w / "png_ok", w / name)
     (w / "png_corrupt" / "0250.png").write_bytes(b"not a png")
     data = (w / "png_truncated" / "0100.png").read_bytes()
     (w / "png_truncated" / "0100.png").write_bytes(data[: len(data) // 2])
@@ -211,14 +302,18 @@ def world(tmp_path_factory) -> Path:
 
 
 def digest(root: Path) -> str:
-    """sha256 over every path under ``root`` (folders too, so an empty stray folder counts) and the bytes
-    of every file."""
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        h.update(str(p.relative_to(root)).encode() + (b"/" if p.is_dir() else b"\0"))
-        if p.is_file():
-            h.update(p.read_bytes() + b"\0")
-    return h.hexdigest()
+    """A fingerprint of everything under ``root``: every path (folders too, so an empty stray folder
+    counts) and each file's size, modification time (ns) and inode. Any write to a file sets its mtime,
+    and a replaced file has a new inode, so this sees every change a byte hash would (and a rewrite of
+    the same bytes), at a stat per file instead of a read: the world's 40 MB are fingerprinted twice a
+    row."""
+    entries = []
+    for folder, dirs, files in os.walk(root):
+        entries.extend((os.path.join(folder, d), "dir") for d in dirs)
+        for f in files:
+            st = os.lstat(os.path.join(folder, f))
+            entries.append((os.path.join(folder, f), st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino))
+    return hashlib.sha256(repr(sorted(entries)).encode()).hexdigest()
 
 
 def _run_in_process(argv: list[str], capsys) -> tuple[int, str]:
@@ -238,24 +333,40 @@ def _run_subprocess(argv: list[str], w: Path, env: dict) -> tuple[int, str]:
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=c.marks) for c in CASES])
 def test_bad_input_is_refused_in_one_line_and_changes_nothing(case: Case, world: Path, capsys, monkeypatch):
-    argv = [a.replace("{w}", str(world)) for a in case.argv]
+    run = next((world / "runs").glob("*-s0"))
+    names = {"{w}": str(world), "{run}": str(run), "{name}": run.name, "{hash}": run.name.rsplit("-s", 1)[0],
+             "{scratch}": str(world.parent / "scratch")}
+    planted = world.parent / "scratch" / "runs" / f"{names['{hash}']}-s5" / "checkpoints"
+
+    def fill(text: str) -> str:
+        for key, value in names.items():
+            text = text.replace(key, value)
+        return text
+
+    argv = [fill(a) for a in case.argv]
     monkeypatch.chdir(world)
     for key, value in case.env.items():
         monkeypatch.setenv(key, value)
-    before = digest(world)
-    code, err = _run_subprocess(argv, world, case.env) if case.how == SUB else _run_in_process(argv, capsys)
+    with exclusive(fill(case.hold)) if case.hold else nullcontext():
+        before = digest(world), digest(planted)
+        code, err = _run_subprocess(argv, world, case.env) if case.how == SUB else _run_in_process(argv, capsys)
+        after = digest(world), digest(planted)
+    assert not (world / MARKER).exists(), "a pickle's code ran"
     assert "Traceback" not in err, err[-3000:]
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == case.code, err[-2000:]
     assert len(lines) == 1 and lines[0].startswith("error: "), err[-2000:]
     for text in case.says:
-        assert text in lines[0], lines[0]
-    assert digest(world) == before, "a refused command changed or added files under the world"
+        assert fill(text) in lines[0], lines[0]
+    assert after == before, "a refused command changed or added files under the world"
 
 
 def test_battery_covers_forty_inputs_and_both_ways_of_running():
     assert len(CASES) >= 40 and len({c.id for c in CASES}) == len(CASES)
     assert {c.how for c in CASES} == {IN, SUB} and {c.code for c in CASES} == {1, 2}
+    # the classes beside the usage errors and the old tracebacks each have rows of their own
+    for part in ("untrusted-pickle", "locked", "forged-hash", "claim-", "same-", "unknown-key", "below-file"):
+        assert sum(part in c.id for c in CASES) >= 2, part
 
 
 def test_a_refusal_inside_train_removes_only_what_hydra_made(tmp_path, monkeypatch, capsys):

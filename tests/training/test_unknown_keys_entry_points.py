@@ -1,5 +1,6 @@
 """A misspelt key is refused by every command that takes Hydra overrides, with or without ``+``, naming
-the nearest known keys: one line, exit 2, nothing written (no run folder, no record)."""
+the nearest known keys and the key as it was typed (a '+' is never suggested where none was typed): one
+line, exit 2, nothing written (no run folder, no record)."""
 
 from __future__ import annotations
 
@@ -32,4 +33,7 @@ def test_a_misspelt_key_is_refused_with_the_nearest_names(command, plus, tmp_pat
     assert proc.returncode == 2 and proc.stdout == "", proc.stderr
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"error: unknown option '{key}'")
     assert near in proc.stderr.split("known options nearby:")[1]
+    # the hint repeats what was typed: '+' only where the user wrote one
+    typed = f"(added with '+{key}=...')" if plus else f"(set with '{key}=...'; a '+' would not make it read)"
+    assert typed in proc.stderr and (plus or f"'+{key}" not in proc.stderr), proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no run folder, no .hydra/, no record

@@ -42,9 +42,9 @@ def hydra_app(config_name: str) -> Callable[[Callable], Callable[[], None]]:
     """Decorator: ``task(cfg) -> int | None`` becomes a Hydra entry point reading ``sys.argv`` when
     called without arguments (``entry(cfg)`` runs the task on an already composed config, as
     ``hydra.main`` allows), under the one error policy (:func:`ganaudit.utils.exits.run_cli`): an
-    anticipated error is one line and its exit code, SIGTERM / SIGINT end it as ``interrupted: ...`` and
-    143 / 130, and the output directory that Hydra made for the
-    refused command is removed when it holds nothing but Hydra's own files (``.hydra/``, ``*.log``).
+    anticipated error is one line and its exit code, SIGTERM / SIGINT one ``interrupted: ...`` line and
+    143 / 130, and the output directory that Hydra made for a refused command is removed when it holds
+    nothing but Hydra's own files (``.hydra/``, ``*.log``).
 
     A bad ``GANAUDIT_CONF`` is a one-line error and exit 2, before Hydra starts.
     """
@@ -52,14 +52,14 @@ def hydra_app(config_name: str) -> Callable[[Callable], Callable[[], None]]:
     def wrap(body: Callable) -> Callable[..., None]:
         def run(cfg, under_hydra: bool) -> None:
             try:
-                with interruptible():  # SIGTERM / SIGINT: Interrupted, recorded by the body, then 143 / 130
+                with interruptible():
                     code = body(cfg)
             except GanauditError as exc:
                 if under_hydra:
                     _remove_refused_output_dir()
                 report(str(exc))
                 sys.exit(exit_code(exc))
-            except Interrupted as exc:
+            except Interrupted as exc:  # what was done is recorded (a run's result.json): nothing removed
                 report(str(exc), prefix="interrupted: ")
                 sys.exit(exc.exit_code)
             if code:

@@ -24,6 +24,7 @@ import yaml
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, MissingConfigException
 from hydra.initialize import get_gh_backup, restore_gh_from_backup
 from omegaconf import DictConfig, OmegaConf
@@ -34,7 +35,7 @@ from ganaudit.utils.conf import conf_dir
 from ganaudit.utils.confighash import UNHASHED_KEYS, config_hash_of, semantic_part
 from ganaudit.utils.determinism import check_mode
 from ganaudit.utils.errors import ConfigError
-from ganaudit.utils.overrides import override_dict
+from ganaudit.utils.overrides import override_dict, parse_override
 
 __all__ = [
     "AXIS_GROUPS",
@@ -84,7 +85,7 @@ def compose(overrides: Iterable[str] = (), config_name: str = "config") -> DictC
     except MissingConfigException as exc:
         raise _unknown_option_error(overrides, exc) from None
     except HydraException as exc:
-        raise _schema_error(exc, config_name, path) or \
+        raise _schema_error(exc, config_name, path, overrides) or \
             ConfigError(f"invalid overrides {overrides} for conf '{path}': {exc}") from None
     except yaml.YAMLError as exc:  # a config file that is not YAML
         mark = getattr(exc, "problem_mark", None)
@@ -95,14 +96,15 @@ def compose(overrides: Iterable[str] = (), config_name: str = "config") -> DictC
         restore_gh_from_backup(backup)
     unknown = unknown_keys(cfg)  # added with '+': Hydra accepts those even where a schema has no such key
     if unknown:
-        raise unknown_key_error(unknown[0], config_name)
+        raise unknown_key_error(unknown[0], config_name, overrides)
     return cfg
 
 
 TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false", "String": "a string"}
 
 
-def _schema_error(exc: Exception, config_name: str, conf: Path | None = None) -> ConfigError | None:
+def _schema_error(exc: Exception, config_name: str, conf: Path | None = None,
+                  overrides: Iterable[str] | None = None) -> ConfigError | None:
     """ConfigError for Hydra's refusal of a key the schema lacks or of a value of the wrong type; a
     whole config file of the wrong shape (e.g. a list where a mapping belongs) is named by its path."""
     cause = exc.__cause__
@@ -115,7 +117,7 @@ def _schema_error(exc: Exception, config_name: str, conf: Path | None = None) ->
     if not key:
         return None
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
-        return unknown_key_error(key, config_name)
+        return unknown_key_error(key, config_name, overrides)
     if isinstance(cause, ValidationError):
         msg = str(getattr(cause, "msg", cause)).splitlines()[0]
         kind = msg.rsplit(" to ", 1)[-1].strip(" .") if " converted to " in msg else \
@@ -125,14 +127,34 @@ def _schema_error(exc: Exception, config_name: str, conf: Path | None = None) ->
     return None
 
 
-def unknown_key_error(key: str, config_name: str = "config") -> ConfigError:
-    """ConfigError for a key the schema of ``config_name`` lacks, naming the nearest known keys."""
+def unknown_key_error(key: str, config_name: str = "config", overrides: Iterable[str] | None = None) -> ConfigError:
+    """ConfigError for a key the schema of ``config_name`` lacks, naming the nearest known keys and how
+    the user wrote it (``overrides``: the command's overrides; None: the running Hydra app's, if any)."""
     known = sorted(set(schema_paths(PRIMARY_SCHEMAS[f"base_{config_name}"])) - {key})  # - {key}: another option's
     head = key.split(".")[0]
     near = difflib.get_close_matches(key, known, n=5, cutoff=0.6) or \
         [k for k in known if k.startswith(head + ".")][:8] or sorted({k.split(".")[0] for k in known})
-    return ConfigError(f"unknown option '{key}': no part of ganaudit reads it (added with '+{key}=...'?); "
+    typed = _typed_as(key, overrides)
+    how = "" if typed is None else \
+        f" (added with '{typed}=...')" if typed.startswith("+") else \
+        f" (set with '{typed}=...'; a '+' would not make it read)"
+    return ConfigError(f"unknown option '{key}': no part of ganaudit reads it{how}; "
                        f"known options nearby: {', '.join(near)}")
+
+
+def _typed_as(key: str, overrides: Iterable[str] | None) -> str | None:
+    """The left side of the last override that sets ``key`` as the user wrote it (``+protocl``,
+    ``trainer.d_stepz``), or None when no override names it (e.g. a key from a config file)."""
+    if overrides is None:
+        overrides = HydraConfig.get().overrides.task if HydraConfig.initialized() else ()
+    for text in reversed([str(o) for o in overrides]):
+        try:
+            ov = parse_override(text)
+        except ConfigError:
+            continue
+        if ov.key_or_group == key and not ov.is_delete():
+            return text.split("=", 1)[0].strip()
+    return None
 
 
 def _unknown_option_error(overrides: list[str], exc: Exception) -> ConfigError:
