@@ -33,12 +33,11 @@ import pytest
 from ganaudit.audit import explain as explain_mod
 from ganaudit.audit.explain import explain, gen_key, rank
 from ganaudit.audit.explain_io import load_source, make_setup
+from ganaudit.data.prepare import prepare
+from ganaudit.metrics import fetch_weights
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not (ROOT / "data" / "prepared" / "digits").is_dir()
-                                 or not (ROOT / "artifacts" / "weights" / "digits_cnn.pt").is_file(),
-                                 reason="needs data/prepared/digits and artifacts/weights/digits_cnn.pt")]
+pytestmark = pytest.mark.slow
 
 DEMO = ["dataset=digits", "arch=sndcgan", "arch.width=0.125", "loss=hinge", "norm=spectral", "optim.lr=0.001",
         "optim.beta1=0.5", "optim.beta2=0.9", "optim.n_dis=1", "trainer.batch_size=32", "trainer.d_steps=500",
@@ -60,13 +59,17 @@ def _one_generation_change(changes: dict) -> bool:
 
 @pytest.fixture(scope="session")
 def digits_world(tmp_path_factory):
-    runs = tmp_path_factory.mktemp("runs")
-    subprocess.run([sys.executable, "-m", "ganaudit.train", *DEMO, f"paths.runs={runs}"], cwd=ROOT, check=True,
-                   capture_output=True)
+    # a world of its own, as `dvc repro` makes it: the prepared digits and the pinned digits classifier
+    world = tmp_path_factory.mktemp("world")
+    prepare("digits", None, world / "data" / "prepared" / "digits", splits_dir=world / "splits", progress=False)
+    fetch_weights.ensure("digits", world / "artifacts" / "weights", world / "data" / "prepared" / "digits")
+    runs = world / "runs"
+    subprocess.run([sys.executable, "-m", "ganaudit.train", *DEMO, f"paths.root={world}", f"paths.runs={runs}"],
+                   cwd=ROOT, check=True, capture_output=True)
     run_dir = next(p for p in runs.iterdir() if (p / "result.json").is_file())
     source, _ = load_source(run_dir)
-    setup, sizes = make_setup("digits", "auto", ROOT, ROOT / "artifacts", streams=STREAMS, n_boot=50, sizes=(100,),
-                              axes=AXES, max_changes=2)
+    setup, sizes = make_setup("digits", "auto", world, world / "artifacts", streams=STREAMS, n_boot=50,
+                              sizes=(100,), axes=AXES, max_changes=2)
     setup.proto = dataclasses.replace(setup.proto, n_fake={"digits": N_FAKE})
     setup.keep = _one_generation_change
     with pytest.MonkeyPatch.context() as mp:

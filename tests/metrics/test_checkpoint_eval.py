@@ -151,7 +151,7 @@ def test_verdict_from_run_checkpoints(tmp_path, smoke, capsys):
     assert verdict(["--row", "hub13", str(run), *common]) == 2
     # the same run twice is one seed, not two
     assert verdict(["--claim-fid", "1", str(run), str(run), *common]) == 2
-    assert "same run twice" in capsys.readouterr().err
+    assert "are the same seed (same run directory)" in capsys.readouterr().err
 
 
 def test_checkpoint_evaluated_under_another_configuration_is_refused(tmp_path, smoke, capsys):
