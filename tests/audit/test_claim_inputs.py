@@ -13,10 +13,7 @@ import torch
 
 from ganaudit.cli.explain import main as explain_main
 from ganaudit.cli.verdict import main as verdict_main
-from ganaudit.data.datamodule import GANDataModule
-from ganaudit.training.config import compose
-from ganaudit.training.train import train
-from tests.training.conftest import tiny_images, tiny_overrides
+from tests.training.conftest import train_tiny_run
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -93,11 +90,7 @@ def test_the_same_sample_file_three_times_is_refused_before_evaluating(cli, tmp_
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("dup")
-    result = train(compose(tiny_overrides(root, d_steps=2)),
-                   datamodule=GANDataModule.from_arrays(tiny_images(), batch_size=4, seed=0))
-    assert result["status"] == "ok", result.get("reason")
-    return Path(result["run_dir"])
+    return train_tiny_run(tmp_path_factory.mktemp("dup"))
 
 
 def test_the_same_generator_weights_in_two_files_are_one_seed(trained, tmp_path, capsys):

@@ -23,7 +23,7 @@ from ganaudit.metrics.checkpoints import load_generator
 from ganaudit.training.config import compose, run_dir
 from ganaudit.training.train import train
 from ganaudit.utils.errors import CheckpointError, ConfigError
-from tests.training.conftest import tiny_images, tiny_overrides
+from tests.training.conftest import tiny_images, tiny_overrides, train_tiny_run
 
 pytestmark = pytest.mark.timeout(300)
 REFUSAL = "loads only by full unpickling"
@@ -122,11 +122,7 @@ def test_resume_refuses_a_planted_last_ckpt(planted, tmp_path):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("own")
-    result = train(compose(tiny_overrides(root, d_steps=2)),
-                   datamodule=GANDataModule.from_arrays(tiny_images(), batch_size=4, seed=0))
-    assert result["status"] == "ok", result.get("reason")
-    return Path(result["run_dir"]) / "checkpoints" / "last.ckpt"
+    return train_tiny_run(tmp_path_factory.mktemp("own")) / "checkpoints" / "last.ckpt"
 
 
 def test_our_own_checkpoints_load_weights_only_without_opt_in(trained):

@@ -46,6 +46,22 @@ def tiny_overrides(tmp_path, *extra: str, d_steps: int = 3) -> list[str]:
     ]
 
 
+
+def train_tiny_run(root, d_steps: int = 2):
+    """Train a tiny run (``tiny_overrides`` under ``root`` on ``tiny_images``) in this process; its run
+    directory. Fails the test if the run did not finish ok."""
+    # deferred: the training stack loads only for the tests that train
+    from pathlib import Path
+
+    from ganaudit.data.datamodule import GANDataModule
+    from ganaudit.training.config import compose
+    from ganaudit.training.train import train
+
+    result = train(compose(tiny_overrides(root, d_steps=d_steps)),
+                   datamodule=GANDataModule.from_arrays(tiny_images(), batch_size=4, seed=0))
+    assert result["status"] == "ok", result.get("reason")
+    return Path(result["run_dir"])
+
 @pytest.fixture(autouse=True)
 def _one_intra_op_thread():
     """One intra-op thread while these tests run: with several processes on 2 shared cores, OpenMP
