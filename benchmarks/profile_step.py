@@ -10,6 +10,8 @@ figure is the minimum over ``--repeats`` rounds. Variants:
 
   fast           the CPU's own kernels (oneDNN on, ATen at the CPU's capability, MKL unpinned)
   portable       ganaudit.utils.determinism's portable environment and runtime switches
+  portable+fixed portable with arch.conv_kernels=fixed_order (ganaudit.axes.fixed_conv): a mode of its own
+                 bits, the same on every x86-64 CPU
   portable/gemm  portable, but MKL's GEMM left to the CPU (MKL_CBWR=AUTO): what MKL's pin costs
   portable/aten  portable, but ATen's kernels at the CPU's capability: what the generic ATen build costs
   portable+fill  portable, but every new tensor filled with NaN, as torch's deterministic algorithms do
@@ -37,10 +39,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-UNPINNED = ("ATEN_", "ONEDNN_", "DNNL_", "MKL_", "OPENBLAS_", "NPY_", "GANAUDIT_DETERMINISM")
+UNPINNED = ("ATEN_", "ONEDNN_", "DNNL_", "MKL_", "OPENBLAS_", "NPY_", "NUMBA_", "GANAUDIT_DETERMINISM")
 VARIANTS = {
     "fast": {"mode": "fast"},
     "portable": {"mode": "portable"},
+    "portable+fixed": {"mode": "portable", "conv": "fixed_order"},
     "portable/gemm": {"mode": "portable", "env": {"MKL_CBWR": "AUTO"}},
     "portable/aten": {"mode": "portable", "env": {"ATEN_CPU_CAPABILITY": "__cpu__"}},
     "portable+fill": {"mode": "portable", "fill": True},
@@ -48,7 +51,7 @@ VARIANTS = {
 PHASES = ("data", "G fwd (D step)", "D fwd", "D bwd", "D opt", "G step fwd", "G step bwd", "G opt")
 #: op kinds, first match wins (regex on the ATen op name)
 KINDS = (
-    ("convolutions (D and G, forward and backward)", r"conv|im2col|col2im"),
+    ("convolutions (D and G, forward and backward)", r"conv|Conv|im2col|col2im"),
     ("linear / GEMM", r"addmm|aten::mm$|aten::bmm|aten::matmul|aten::linear"),
     ("spectral norm (mv, norm)", r"addmv|aten::mv$|aten::dot|vector_norm|aten::normalize"),
     ("batch norm", r"batch_norm|var_mean"),
@@ -59,7 +62,7 @@ KINDS = (
 )
 
 
-def worker(mode: str, steps: int, fill: bool | None) -> dict:
+def worker(mode: str, steps: int, fill: bool | None, conv: str = "aten") -> dict:
     import numpy as np
     import torch
     from torch.profiler import profile, record_function
@@ -80,7 +83,7 @@ def worker(mode: str, steps: int, fill: bool | None) -> dict:
         torch.utils.deterministic.fill_uninitialized_memory = fill
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    G, D = ARCHS.get("sndcgan").build(32, "spectral", 0.125, 128)
+    G, D = ARCHS.get("sndcgan").build(32, "spectral", 0.125, 128, "v2", conv)
     opt_d, opt_g = (make_adam("tf1", m.parameters(), lr=1e-3, betas=(0.5, 0.9), eps=1e-8) for m in (D, G))
     rows = torch.randint(0, 256, (1797, 3, 32, 32), dtype=torch.uint8)  # the digits train rows' shape
     loss_fn = LOSSES.get("hinge")
@@ -137,7 +140,7 @@ def worker(mode: str, steps: int, fill: bool | None) -> dict:
     phases = {p: avg[p].cpu_time_total / 1e3 / steps for p in (*PHASES, "SN") if p in avg}
     kinds = dict.fromkeys([k for k, _ in KINDS] + ["other"], 0.0)
     for e in prof.key_averages():
-        if e.key in phases or not e.key.startswith(("aten::", "Optimizer", "autograd")):
+        if e.key in phases or not e.key.startswith(("aten::", "Optimizer", "autograd", "_Conv")):
             continue
         kind = next((k for k, rx in KINDS if re.search(rx, e.key)), "other")
         kinds[kind] += e.self_cpu_time_total / 1e3 / steps
@@ -168,6 +171,8 @@ def run_variant(name: str, steps: int) -> dict:
     cmd = [sys.executable, __file__, "--worker", spec["mode"], "--steps", str(steps)]
     if spec.get("fill"):
         cmd.append("--fill")
+    if spec.get("conv"):
+        cmd += ["--conv", spec["conv"]]
     if spec["mode"] == "portable":
         from ganaudit.utils.determinism import mode_env
 
@@ -211,9 +216,10 @@ def main() -> None:
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--fill", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--conv", default="aten", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.steps, True if args.fill else None)))
+        print(json.dumps(worker(args.worker, args.steps, True if args.fill else None, args.conv)))
         return
     names = [n.strip() for n in args.variants.split(",")]
     unknown = [n for n in names if n not in VARIANTS]

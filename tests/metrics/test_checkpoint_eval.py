@@ -17,11 +17,11 @@ from ganaudit.training.train import train
 pytestmark = pytest.mark.timeout(300)
 
 
-def smoke_run(root: Path, weights: Path, images, seed: int = 1) -> dict:
+def smoke_run(root: Path, weights: Path, images, seed: int = 1, *overrides: str) -> dict:
     """A `trainer=smoke arch.width=0.0625` digits run (20 D steps, evaluated at 0, 10, 20)."""
     cfg = compose([f"paths.root={root}", "trainer=smoke", "arch.width=0.0625", f"seed={seed}",
                    "trainer.progress_bar=false", "trainer.accelerator=cpu", "eval.enabled=true",
-                   "eval.every=10", "eval.protocol=digits_cnn", f"eval.artifacts_dir={weights.parent}"])
+                   "eval.every=10", "eval.protocol=digits_cnn", f"eval.artifacts_dir={weights.parent}", *overrides])
     return train(cfg, datamodule=GANDataModule.from_arrays(images, batch_size=16, seed=seed))
 
 
@@ -51,7 +51,7 @@ def smoke(tmp_path_factory):
         mp.setattr(ganaudit.data, "open_split", lambda name, split, data_dir: view)
         result = smoke_run(root, weights, view.images)
         assert result["status"] == "ok", result["reason"]
-        yield root, weights, result
+        yield root, weights, result, view
     torch.set_num_threads(threads)
 
 
@@ -62,7 +62,7 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_run_checkpoint_evaluates_to_the_fid_training_recorded(tmp_path, smoke, capsys):
-    _, digits_weights, result = smoke
+    _, digits_weights, result, _ = smoke
     recorded = {e["step"]: e for e in result["evals"]}
     assert sorted(recorded) == [0, 10, 20] and recorded[10]["fid"] != recorded[20]["fid"]  # not vacuous
     ckpts = Path(result["run_dir"]) / "checkpoints"
@@ -78,8 +78,26 @@ def test_run_checkpoint_evaluates_to_the_fid_training_recorded(tmp_path, smoke, 
             (step, 1, result["config_hash"], Path(result["run_dir"]).name)
 
 
+def test_a_fixed_order_run_re_evaluates_with_its_own_kernels(tmp_path, smoke, capsys):
+    """arch.conv_kernels=fixed_order: another config hash (aten's is the hash from before the option), a G
+    rebuilt from the checkpoint with the fixed-order kernels, and the FID training recorded."""
+    root, digits_weights, aten, view = smoke
+    result = smoke_run(root, digits_weights, view.images, 1, "arch.conv_kernels=fixed_order")
+    assert result["status"] == "ok", result["reason"]
+    assert result["config_hash"] != aten["config_hash"]
+    fids = {e["step"]: e["fid"] for e in result["evals"]}
+    assert fids[20] != {e["step"]: e["fid"] for e in aten["evals"]}[20]  # other kernels, other bits
+    last = Path(result["run_dir"]) / "checkpoints" / "last.ckpt"
+    gen, info = load_generator(last)
+    convs = [m for m in gen.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert convs and {m.conv_kernels for m in convs} == {"fixed_order"}
+    rc, out, err = cli(capsys, f"samples={last}", f"artifacts={digits_weights.parent}")
+    assert rc == 0, err
+    assert json.loads(out)["fid"] == fids[20]
+
+
 def test_checkpoint_carries_what_rebuilds_the_run(tmp_path, smoke, capsys):
-    _, digits_weights, result = smoke
+    _, digits_weights, result, _ = smoke
     run = Path(result["run_dir"])
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
     extra, hp = ckpt["ganaudit"], ckpt["hyper_parameters"]
@@ -111,7 +129,7 @@ def test_checkpoint_carries_what_rebuilds_the_run(tmp_path, smoke, capsys):
 
 
 def test_checkpoint_refuses_another_dataset_and_foreign_files(tmp_path, smoke, capsys):
-    _, digits_weights, result = smoke
+    _, digits_weights, result, _ = smoke
     last = Path(result["run_dir"]) / "checkpoints" / "last.ckpt"
     rc, _, err = cli(capsys, f"samples={last}", "dataset=cifar10", f"artifacts={digits_weights.parent}")
     assert rc == 2 and "trained on 'digits'" in err and err.count("\n") == 1
@@ -125,7 +143,7 @@ def test_checkpoint_refuses_another_dataset_and_foreign_files(tmp_path, smoke, c
 def test_verdict_from_run_checkpoints(tmp_path, smoke, capsys):
     from ganaudit.cli.verdict import main as verdict
 
-    root, weights, result = smoke
+    root, weights, result, _ = smoke
     last = Path(result["run_dir"]) / "checkpoints" / "last.ckpt"
     run = Path(result["run_dir"])
     common = ["--artifacts", str(weights.parent), "--record", str(tmp_path / "v.jsonl"), "--json", "--min-seeds", "1"]
@@ -158,7 +176,7 @@ def test_checkpoint_evaluated_under_another_configuration_is_refused(tmp_path, s
     """config= beside a run checkpoint must be that run's configuration: its own passes, another is refused."""
     import yaml
 
-    _, digits_weights, result = smoke
+    _, digits_weights, result, _ = smoke
     run = Path(result["run_dir"])
     last = run / "checkpoints" / "last.ckpt"
     common = (f"artifacts={digits_weights.parent}", f"record={tmp_path / 'r.jsonl'}")

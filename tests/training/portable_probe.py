@@ -62,14 +62,16 @@ def probe(combo: str, seed: int, steps: int, width: float) -> dict:
     _without_lightning()
     from tests.training.test_determinism import RESOLUTION, run_steps
 
-    arch, norm, loss, penalty = combo.split("/")
+    arch, norm, loss, penalty, *kernels = combo.split("/")  # an optional 5th part: arch.conv_kernels
+    conv_kernels = kernels[0] if kernels else "aten"
     res = RESOLUTION.get(arch, 32)
-    state, _ = run_steps(arch, norm, loss, penalty, seed, "cpu", steps=steps, batch=8, width=width)
+    state, _ = run_steps(arch, norm, loss, penalty, seed, "cpu", steps=steps, batch=8, width=width,
+                         conv_kernels=conv_kernels)
     import torch
 
     from ganaudit.axes.archs import ARCHS
 
-    G, _ = ARCHS.get(arch).build(res, norm, width, 128)
+    G, _ = ARCHS.get(arch).build(res, norm, width, 128, "v2", conv_kernels)
     G.load_state_dict({k[2:]: v for k, v in state.items() if k.startswith("G.")})
     return {"weights_sha256": _digest(state), "fid": _fid(G, seed).hex(), "steps": steps,
             "threads": torch.get_num_threads()}
@@ -77,7 +79,7 @@ def probe(combo: str, seed: int, steps: int, width: float) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("combos", nargs="+", help="arch/norm/loss/penalty")
+    p.add_argument("combos", nargs="+", help="arch/norm/loss/penalty[/conv_kernels]")
     p.add_argument("--mode", default="portable")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--steps", type=int, default=3)

@@ -42,12 +42,13 @@ ARCH_NORMS = [(a, n) for a in ARCHS for n in NORMS if _allowed(a, n)]
 COMBOS = [(a, n, loss, pen) for (a, n) in ARCH_NORMS for loss in LOSSES for pen in PENALTIES]
 
 
-def run_steps(arch, norm, loss, penalty, seed, device, steps=2, n_dis=1, batch=4, width=TINY_WIDTH):
+def run_steps(arch, norm, loss, penalty, seed, device, steps=2, n_dis=1, batch=4, width=TINY_WIDTH,
+              conv_kernels="aten"):
     """Init with ``seed``, train ``steps`` D steps on fixed data; returns (state_dict, losses)."""
     res = RESOLUTION.get(arch, 32)
     data = torch.rand(max(steps, 1), batch, 3, res, res, generator=torch.Generator().manual_seed(123)).to(device)
     torch.manual_seed(seed)
-    G, D = ARCHS.get(arch).build(res, norm, width, 128)
+    G, D = ARCHS.get(arch).build(res, norm, width, 128, "v2", conv_kernels)
     G, D = G.to(device).train(), D.to(device).train()
     opt_d = make_adam("tf1", D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)  # the default Adam
     opt_g = make_adam("tf1", G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)

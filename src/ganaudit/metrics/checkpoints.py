@@ -78,10 +78,12 @@ def is_lightning_checkpoint(obj: Any) -> bool:
 
 
 def _build(path: Path, arch: str, resolution: int, norm: str, width: float, z_dim: int, init: str,
-           weights: Mapping[str, torch.Tensor]) -> nn.Module:
-    """G of the given architecture with ``weights`` loaded strictly; the global RNG is left untouched."""
+           conv_kernels: str, weights: Mapping[str, torch.Tensor]) -> nn.Module:
+    """G of the given architecture with ``weights`` loaded strictly; the global RNG is left untouched.
+    ``conv_kernels``: the run's (its FIDs were computed with them)."""
     with torch.random.fork_rng(devices=[]):  # building initializes weights from the global RNG
-        gen, _ = ARCHS.get(arch).build(int(resolution), str(norm), float(width), int(z_dim), str(init))
+        gen, _ = ARCHS.get(arch).build(int(resolution), str(norm), float(width), int(z_dim), str(init),
+                                       str(conv_kernels))
     try:
         gen.load_state_dict(dict(weights), strict=True)
     except RuntimeError as exc:
@@ -116,7 +118,7 @@ def generator_from_lightning(ckpt: dict, path: Path) -> tuple[nn.Module, dict]:
     if config is not None:
         _check_hyperparameters(hp, config, path)
     gen = _build(path, hp["arch"], hp["resolution"], hp["norm"], hp["width"], hp["z_dim"], hp.get("init", "v2"),
-                 _generator_weights(ckpt["state_dict"]))
+                 hp.get("conv_kernels", "aten"), _generator_weights(ckpt["state_dict"]))
     return gen, {"format": "lightning", "config_hash": extra.get("config_hash"), "seed": extra.get("seed"),
                  "step": extra.get("d_step"), "run_id": _run_id(path), "z_dim": int(hp["z_dim"]),
                  "config": config, "dataset": (config or {}).get("dataset", {}).get("name")}
@@ -127,10 +129,12 @@ def _check_hyperparameters(hp: Mapping[str, Any], config: Mapping[str, Any], pat
     arch = config.get("arch") or {}
     expected = {"arch": arch.get("name"), "norm": (config.get("norm") or {}).get("name"),
                 "resolution": arch.get("resolution") or (config.get("dataset") or {}).get("resolution"),
-                "width": arch.get("width"), "z_dim": arch.get("z_dim")}
+                "width": arch.get("width"), "z_dim": arch.get("z_dim"),
+                "conv_kernels": arch.get("conv_kernels", "aten")}
     for key, want in expected.items():
-        if want is not None and hp.get(key) != want:
-            raise CheckpointError(f"checkpoint '{path}': hyperparameter {key} = {hp.get(key)!r} but its embedded "
+        have = hp.get(key, "aten") if key == "conv_kernels" else hp.get(key)
+        if want is not None and have != want:
+            raise CheckpointError(f"checkpoint '{path}': hyperparameter {key} = {have!r} but its embedded "
                                   f"config says {want!r}; the file was edited after training, expected an "
                                   "unmodified ganaudit checkpoint")
 
@@ -180,7 +184,8 @@ def generator_from_state_dict(state: Mapping[str, Any], config: str | Path | Map
     try:
         arch, norm = cfg["arch"], cfg["norm"]["name"]
         resolution = arch.get("resolution") or cfg["dataset"]["resolution"]
-        args = (arch["name"], resolution, norm, arch.get("width", 1.0), arch.get("z_dim", 128), arch.get("init", "v2"))
+        args = (arch["name"], resolution, norm, arch.get("width", 1.0), arch.get("z_dim", 128), arch.get("init", "v2"),
+                arch.get("conv_kernels", "aten"))
     except (KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"option 'config': missing {exc} in {config!s}; expected a run's config.yaml with "
                           "arch.name, arch.width, arch.z_dim, norm.name and dataset.resolution") from None

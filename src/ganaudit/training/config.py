@@ -231,6 +231,12 @@ def check_ranges(cfg: DictConfig) -> None:
         raise ConfigError(f"option 'arch.resolution' = {res!r}: expected the resolution of dataset "
                           f"'{_get(cfg, 'dataset.name')}' ({data_res})")
     _registry("arch").get(_get(cfg, "arch.name")).check(res, _get(cfg, "norm.name"))  # e.g. sndcgan + batch norm
+    kernels, accelerator = _get(cfg, "arch.conv_kernels"), _get(cfg, "trainer.accelerator")
+    if kernels not in ("aten", "fixed_order"):
+        raise ConfigError(f"option 'arch.conv_kernels' = {kernels!r}: expected one of aten, fixed_order")
+    if kernels == "fixed_order" and accelerator == "gpu":
+        raise ConfigError("option 'arch.conv_kernels' = 'fixed_order' with trainer.accelerator=gpu: expected "
+                          "aten (the fixed-order kernels run on the CPU only)")
     if check_mode(str(_get(cfg, "determinism"))) == "portable":  # one intra-op thread, deterministic kernels
         if not _get(cfg, "trainer.deterministic"):
             raise ConfigError("option 'trainer.deterministic' = False with determinism=portable: expected true")

@@ -48,9 +48,10 @@ UNHASHED_KEYS: tuple[str, ...] = (
 
 
 def semantic_part(plain: Mapping[str, Any]) -> dict:
-    """A copy of the resolved config ``plain`` without UNHASHED_KEYS, and without ``penalty.weight`` when
+    """A copy of the resolved config ``plain`` without UNHASHED_KEYS, without ``penalty.weight`` when
     ``penalty.name == 'none'`` (lambda is ignored then, spec §2.4: the 24 Table-1 settings give 12
-    distinct unpenalized trainings)."""
+    distinct unpenalized trainings), and without ``arch.conv_kernels`` when it is ``aten`` (the default:
+    the configs from before the option keep their hashes)."""
     out = copy.deepcopy(dict(plain))
     for key in UNHASHED_KEYS:
         *parents, leaf = key.split(".")
@@ -62,6 +63,9 @@ def semantic_part(plain: Mapping[str, Any]) -> dict:
     penalty = out.get("penalty")
     if isinstance(penalty, dict) and penalty.get("name") == "none":
         penalty.pop("weight", None)
+    arch = out.get("arch")
+    if isinstance(arch, dict) and arch.get("conv_kernels") == "aten":
+        arch.pop("conv_kernels")  # the default, PyTorch's kernels: the hash of every run before the option
     return out
 
 

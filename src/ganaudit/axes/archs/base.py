@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from ganaudit.axes.archs.init import INITS
+from ganaudit.axes.fixed_conv import CONV_KERNELS, set_conv_kernels
 from ganaudit.axes.norms import NORMS, raw_weight
 from ganaudit.utils.errors import ConfigError
 from ganaudit.utils.registry import Registry
@@ -88,15 +89,21 @@ class Arch:
         width: float = 1.0,
         z_dim: int = Z_DIM,
         init: str = "v2",
+        conv_kernels: str = "aten",
     ) -> tuple[Generator, Discriminator]:
-        """``(G, D)`` for images ``[B,3,resolution,resolution]``; ``width`` scales every channel count."""
+        """``(G, D)`` for images ``[B,3,resolution,resolution]``; ``width`` scales every channel count;
+        ``conv_kernels`` chooses the convolutions' kernels on the CPU (ganaudit.axes.fixed_conv)."""
         self.check(resolution, d_norm)
         if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
             raise ConfigError(f"option 'arch.width': expected a number > 0, got {width!r}")
         if isinstance(z_dim, bool) or not isinstance(z_dim, int) or z_dim < 1:
             raise ConfigError(f"option 'arch.z_dim': expected an integer >= 1, got {z_dim!r}")
         INITS.get(init)
-        return self.builder(resolution, d_norm, float(width), z_dim, init)
+        if conv_kernels not in CONV_KERNELS:
+            raise ConfigError(f"option 'arch.conv_kernels' = {conv_kernels!r}: expected one of "
+                              f"{', '.join(CONV_KERNELS)}")
+        g, d = self.builder(resolution, d_norm, float(width), z_dim, init)
+        return set_conv_kernels(g, conv_kernels), set_conv_kernels(d, conv_kernels)
 
 
 ARCHS: Registry[Arch] = Registry("arch")

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from ganaudit.axes.archs.base import ARCHS, Arch, Discriminator, Generator, scaled
 from ganaudit.axes.archs.init import init_layer
+from ganaudit.axes.fixed_conv import Conv2d
 from ganaudit.axes.norms import NORMS, NormSpec
 
 __all__ = ["unpool", "unpool_conv", "ResBlock", "ResNetGenerator", "ResNetDiscriminator"]
@@ -100,7 +101,7 @@ class ResBlock(nn.Module):
         super().__init__()
 
         def conv(ci: int, co: int) -> nn.Module:
-            return norm.wrap(init_layer(nn.Conv2d(ci, co, 3, padding=1), "conv", init))
+            return norm.wrap(init_layer(Conv2d(ci, co, 3, padding=1), "conv", init))
 
         scale1, scale2 = (scale, "none") if generator else ("none", scale)
         self.shortcut = _Resample(conv(c_in, c_out), scale, literal_unpool)
@@ -139,7 +140,7 @@ class ResNetGenerator(Generator):
         self.blocks = _blocks(plan, width, batch, generator=True, init=init)
         c_last = scaled(plan[-1][1], width)
         self.norm = batch.feature_norm(c_last)
-        self.conv = init_layer(nn.Conv2d(c_last, 3, 3, padding=1), "conv", init)
+        self.conv = init_layer(Conv2d(c_last, 3, 3, padding=1), "conv", init)
 
     def forward(self, z: Tensor) -> Tensor:
         h = self.linear(z).view(z.shape[0], self.c0, 4, 4)  # [B, C0, 4, 4]

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from ganaudit.axes.archs.base import ARCHS, Arch, Discriminator, Generator, scaled
 from ganaudit.axes.archs.init import init_layer
+from ganaudit.axes.fixed_conv import Conv2d, ConvTranspose2d
 from ganaudit.axes.norms import BN_MOMENTUM, NORMS, BatchNorm1d, BatchNorm2d
 
 __all__ = ["SNDCGANDiscriminator", "SNDCGANGenerator", "G_BN_EPS", "LRELU_SLOPE"]
@@ -43,7 +44,7 @@ class SNDCGANDiscriminator(Discriminator):
         c_in = 3
         for c, k, s in D_CONVS:
             c_out = scaled(c, width)
-            conv = init_layer(nn.Conv2d(c_in, c_out, k, stride=s, padding=1), "sn_conv", init)
+            conv = init_layer(Conv2d(c_in, c_out, k, stride=s, padding=1), "sn_conv", init)
             layers += [norm.wrap(conv), nn.LeakyReLU(LRELU_SLOPE)]
             c_in = c_out
         self.features = nn.Sequential(*layers)
@@ -70,10 +71,10 @@ class SNDCGANGenerator(Generator):
         c_in = self.c0
         for c in (256, 128, 64):
             c_out = scaled(c, width)
-            deconv = init_layer(nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), "deconv", init)
+            deconv = init_layer(ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), "deconv", init)
             blocks += [deconv, BatchNorm2d(c_out, eps=G_BN_EPS, momentum=BN_MOMENTUM), nn.ReLU()]
             c_in = c_out
-        blocks.append(init_layer(nn.ConvTranspose2d(c_in, 3, 3, stride=1, padding=1), "deconv", init))
+        blocks.append(init_layer(ConvTranspose2d(c_in, 3, 3, stride=1, padding=1), "deconv", init))
         self.blocks = nn.Sequential(*blocks)
 
     def forward(self, z: Tensor) -> Tensor:

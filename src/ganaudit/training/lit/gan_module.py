@@ -80,11 +80,13 @@ class GANModule(pl.LightningModule):
         n_dis: int,
         log_every: int,
         run_info: dict[str, Any] | None = None,
+        conv_kernels: str = "aten",
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["run_info"])  # -> checkpoint["hyper_parameters"]: G is rebuilt from these
         self.automatic_optimization = False
-        self.generator, self.discriminator = ARCHS.get(arch).build(resolution, norm, width, z_dim, init)
+        self.generator, self.discriminator = ARCHS.get(arch).build(resolution, norm, width, z_dim, init,
+                                                                   conv_kernels)
         self.loss_fn = LOSSES.get(loss)
         self.penalty_fn = None if penalty == "none" else PENALTIES.get(penalty)
         self.penalty_weight = float(penalty_weight)

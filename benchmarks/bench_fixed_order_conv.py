@@ -1,0 +1,210 @@
+#!/usr/bin/env python
+"""The fixed-order convolutions (arch.conv_kernels=fixed_order): the same bits for every instruction set,
+and how much faster than portable mode's PyTorch convolutions.
+
+    python benchmarks/bench_fixed_order_conv.py [--steps 15] [--rounds 6]
+
+Three measurements, each process in portable mode's environment (ganaudit.utils.determinism):
+
+1. bits: a GEMM and a convolution's and a transposed convolution's forward and backward (fixed inputs)
+   with ganaudit.axes.fixed_conv compiled by numba for this CPU, for baseline x86-64
+   (``NUMBA_CPU_NAME=x86-64``: SSE2) and for Haswell (AVX2), each in its own process, digests compared;
+   the GEMM also against numpy evaluating the same term sequence;
+2. the demo's eleven conv layers (SNDCGAN 1/8, batch 32), forward + backward, against PyTorch's portable
+   convolutions (im2col + MKL's SSE2 GEMM), CPU ms;
+3. the demo's whole D+G step with ``conv_kernels`` aten and fixed_order alternating on the same models in
+   one process (``--rounds`` x ``--steps``), CPU ms per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TARGETS = (("this CPU", None), ("baseline x86-64 (SSE2)", "x86-64"), ("Haswell (AVX2)", "haswell"))
+
+
+def fixed_ops():
+    """(fixed-order GEMM as a tensor function, conv2d, conv_transpose2d) from ganaudit.axes.fixed_conv."""
+    from ganaudit.axes import fixed_conv
+
+    def mm(a, b):
+        return fixed_conv._mm(a, b, a.dtype)
+
+    def conv2d(x, w, b, s, p):
+        return fixed_conv.conv2d(x, w, b, s, p)
+
+    def conv_transpose2d(x, w, b, s, p):
+        return fixed_conv.conv_transpose2d(x, w, b, s, p)
+
+    return mm, conv2d, conv_transpose2d
+
+
+def _digest(*arrays) -> str:
+    return hashlib.sha256(b"".join(a.detach().contiguous().numpy().tobytes() for a in arrays)).hexdigest()[:12]
+
+
+def worker_bits() -> dict:
+    import numpy as np
+    import torch
+
+    mm, conv2d, conv_transpose2d = fixed_ops()
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(19, 150, generator=g), torch.randn(150, 700, generator=g)
+    c = mm(a, b)
+    ref = np.zeros((19, 700), np.float32)  # the same term sequence, evaluated by numpy
+    for k in range(150):
+        ref = ref + a.numpy()[:, k:k + 1] * b.numpy()[k:k + 1, :]
+    x = torch.randn(4, 8, 16, 16, generator=g, requires_grad=True)
+    w, bias = torch.randn(16, 8, 4, 4, generator=g, requires_grad=True), torch.randn(16, generator=g)
+    y = conv2d(x, w, bias.requires_grad_(), 2, 1)
+    gx, gw = torch.autograd.grad(y, (x, w), torch.randn(y.shape, generator=g))
+    wt = torch.randn(8, 4, 4, 4, generator=g, requires_grad=True)
+    yt = conv_transpose2d(x, wt, torch.zeros(4, requires_grad=True), 2, 1)
+    gxt, gwt = torch.autograd.grad(yt, (x, wt), torch.randn(yt.shape, generator=g))
+    return {"gemm": _digest(c), "gemm_equals_sequence": bool(np.array_equal(c.numpy().view(np.int32),
+                                                                                ref.view(np.int32))),
+            "conv": _digest(y, gx, gw), "deconv": _digest(yt, gxt, gwt),
+            "conv_vs_torch": float((y - torch.nn.functional.conv2d(x, w, bias, 2, 1)).abs().max())}
+
+
+def _timed(f, reps: int = 10) -> float:
+    f()
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.process_time()
+        for _ in range(reps):
+            f()
+        best = min(best, (time.process_time() - t0) / reps)
+    return best * 1e3
+
+
+def _both(reference, fixed, args) -> tuple[float, float]:
+    """CPU ms of forward + backward (grads of input, weight, bias) of ``reference(*args)`` and ``fixed(*args)``."""
+    import torch
+
+    grad = torch.randn_like(reference(*args))
+    return tuple(_timed(lambda f=f: torch.autograd.grad(f(*args), args[:3], grad)) for f in (reference, fixed))
+
+
+def worker_speed(steps: int, rounds: int) -> dict:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from ganaudit.axes.archs import ARCHS, sample_z
+    from ganaudit.axes.fixed_conv import set_conv_kernels
+    from ganaudit.axes.losses import LOSSES
+    from ganaudit.axes.optim import make_adam
+    from ganaudit.utils import determinism
+
+    determinism.enforce("portable")
+    _, conv2d, conv_transpose2d = fixed_ops()
+    n = 32
+    layers = []
+    for ci, co, k, s, h in ((3, 8, 3, 1, 32), (8, 16, 4, 2, 32), (16, 16, 3, 1, 16), (16, 32, 4, 2, 16),
+                            (32, 32, 3, 1, 8), (32, 64, 4, 2, 8), (64, 64, 3, 1, 4)):
+        x, w, b = torch.randn(n, ci, h, h, requires_grad=True), torch.randn(co, ci, k, k, requires_grad=True), \
+            torch.randn(co, requires_grad=True)
+        layers.append((f"D conv {ci}->{co} {k}x{k}/{s} at {h}x{h}", *_both(F.conv2d, conv2d, (x, w, b, s, 1))))
+    for ci, co, k, s, p, h in ((64, 32, 4, 2, 1, 4), (32, 16, 4, 2, 1, 8), (16, 8, 4, 2, 1, 16), (8, 3, 3, 1, 1, 32)):
+        x, w, b = torch.randn(n, ci, h, h, requires_grad=True), torch.randn(ci, co, k, k, requires_grad=True), \
+            torch.randn(co, requires_grad=True)
+        layers.append((f"G deconv {ci}->{co} {k}x{k}/{s} at {h}x{h}",
+                       *_both(F.conv_transpose2d, conv_transpose2d, (x, w, b, s, p))))
+
+    torch.manual_seed(0)
+    G, D = ARCHS.get("sndcgan").build(32, "spectral", 0.125, 128)
+    opt_d, opt_g = (make_adam("tf1", m.parameters(), lr=1e-3, betas=(0.5, 0.9), eps=1e-8) for m in (D, G))
+    rows, loss_fn, gen = torch.rand(512, 3, 32, 32), LOSSES.get("hinge"), np.random.default_rng(0)
+    def step():
+        real, z = rows[torch.from_numpy(gen.integers(0, 512, n))], sample_z(n, 128)
+        with torch.no_grad():
+            fake = G(z)
+        terms = loss_fn(D(real), D(fake))
+        opt_d.zero_grad(set_to_none=True)
+        terms.d.backward()
+        opt_d.step()
+        D.requires_grad_(False)
+        g_loss = loss_fn(None, D(G(z))).g
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        D.requires_grad_(True)
+
+    per = {"torch": [], "fixed": []}
+    for _ in range(rounds):
+        for name in per:
+            for net in (G, D):
+                set_conv_kernels(net, "aten" if name == "torch" else "fixed_order")
+            step()  # warm
+            t0 = time.process_time()
+            for _ in range(steps):
+                step()
+            per[name].append((time.process_time() - t0) / steps * 1e3)
+    return {"layers": layers, "steps": per}
+
+
+def _run(kind: str, cpu_name: str | None, extra: list[str]) -> dict:
+    sys.path.insert(0, str(REPO / "src"))
+    from ganaudit.utils.determinism import mode_env
+
+    env = mode_env("portable")
+    env.pop("NUMBA_CPU_NAME", None)
+    if cpu_name:
+        env["NUMBA_CPU_NAME"] = cpu_name
+    env["PYTHONPATH"] = str(REPO / "src")
+    out = subprocess.run([sys.executable, __file__, "--worker", kind, *extra], env=env, capture_output=True,
+                         text=True, cwd=REPO)
+    if out.returncode:
+        raise SystemExit(f"worker {kind} ({cpu_name or 'host'}) failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=15)
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker == "bits":
+        print(json.dumps(worker_bits()))
+        return
+    if args.worker == "speed":
+        print(json.dumps(worker_speed(args.steps, args.rounds)))
+        return
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    print("\n| compiled for | GEMM digest | GEMM = numpy's term sequence | conv fwd+bwd digest | deconv fwd+bwd digest "
+          "| conv vs PyTorch max abs diff |\n|---|---|---|---|---|---|")
+    digests = set()
+    for label, cpu in TARGETS:
+        r = _run("bits", cpu, [])
+        digests.add((r["gemm"], r["conv"], r["deconv"]))
+        print(f"| {label} | `{r['gemm']}` | {r['gemm_equals_sequence']} | `{r['conv']}` | `{r['deconv']}` "
+              f"| {r['conv_vs_torch']:.1e} |")
+    print(f"\nbits: {'the same under every target' if len(digests) == 1 else 'DIFFER between targets'}")
+    r = _run("speed", None, ["--steps", str(args.steps), "--rounds", str(args.rounds)])
+    print("\nforward + backward, batch 32, CPU ms (min of 3 x 10), portable PyTorch vs fixed order\n"
+          "| layer | PyTorch (portable) | fixed order | fixed / PyTorch |\n|---|---|---|---|")
+    tot_t = tot_f = 0.0
+    for name, t, f in r["layers"]:
+        tot_t, tot_f = tot_t + t, tot_f + f
+        print(f"| {name} | {t:.2f} | {f:.2f} | {f / t:.2f} |")
+    print(f"| all eleven | {tot_t:.2f} | {tot_f:.2f} | {tot_f / tot_t:.2f} |")
+    st = r["steps"]
+    med = {k: sorted(v)[len(v) // 2] for k, v in st.items()}
+    print(f"\ndemo D+G step, CPU ms, {args.rounds} alternating rounds of {args.steps} steps in one process:")
+    for k, v in st.items():
+        print(f"  {k:6s} {' '.join(f'{x:.1f}' for x in v)}  (median {med[k]:.1f}, min {min(v):.1f})")
+    print(f"  fixed / torch: {med['fixed'] / med['torch']:.2f} (medians)")
+
+
+if __name__ == "__main__":
+    main()

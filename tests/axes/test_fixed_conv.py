@@ -1,0 +1,209 @@
+"""The fixed-order convolutions (ganaudit.axes.fixed_conv): exact term order, PyTorch's values, the same bits
+whatever instruction set numba compiles for, and portable mode's switch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganaudit.axes import fixed_conv as fc
+from ganaudit.axes import fixed_kernels as fk
+from ganaudit.utils.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _sequence(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` as the documented term sequence, evaluated by numpy: c = (...((0 + a0*b0) + a1*b1) ...)."""
+    c = np.zeros((a.shape[0], b.shape[1]), a.dtype)
+    for k in range(a.shape[1]):
+        c = c + a[:, k:k + 1] * b[k:k + 1, :]  # one rounded product, then one rounded sum, per term
+    return c
+
+
+@pytest.mark.parametrize("m, k, n", [(1, 1, 1), (4, 4, 256), (7, 150, 300), (19, 3, 513), (9, 1030, 17)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_is_the_term_sequence_bit_for_bit(m, k, n, dtype):
+    """Row blocks of 4 and 1, k unrolled by 4 with a remainder, column blocks of 256 with a remainder."""
+    rng = np.random.default_rng(m * 1000 + k)
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    c = np.zeros((m, n), dtype)
+    fk.gemm_acc(a, b, c)
+    assert np.array_equal(c, _sequence(a, b))
+    assert np.allclose(c, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-4, atol=1e-4 * np.sqrt(k))
+
+
+def test_gemm_adds_into_c_in_the_documented_order():
+    """``C += A @ B`` (not ``C = ...``), and the order is a real choice: in float32 1e8 + 1 is 1e8, so
+    the sequence 1e8, 1, 1, 1, 1, -1e8 sums to 0 term by term (4 exactly, or pairwise)."""
+    a = np.array([[1e8, 1.0, 1.0, 1.0, 1.0, -1e8], [1.0, 1.0, 1.0, 1.0, 1e8, -1e8]], np.float32)
+    c = np.full((2, 1), 0.5, np.float32)
+    fk.gemm_acc(a, np.ones((6, 1), np.float32), c)
+    assert c[0, 0] == 0.0  # ((0.5 + 1e8) + 1 + ...) - 1e8: every small term lost
+    assert c[1, 0] == 8.0  # 0.5 + 4 = 4.5 kept; 4.5 + 1e8 rounds to the float32 1e8 + 8; then - 1e8
+    c = np.full((1, 3), 2.0, np.float32)
+    fk.gemm_acc(np.ones((1, 2), np.float32), np.ones((2, 3), np.float32), c)
+    assert np.array_equal(c, [[4.0, 4.0, 4.0]])  # added to what C held
+
+
+def test_conv2d_by_hand():
+    """A 1-channel 3x3 image, a 2x2 kernel, stride 1, padding 1: each output is the sum of the overlapped
+    products, written out."""
+    x = torch.arange(1.0, 10.0).view(1, 1, 3, 3)  # [[1,2,3],[4,5,6],[7,8,9]]
+    w = torch.tensor([[1.0, 2.0], [3.0, 4.0]]).view(1, 1, 2, 2)
+    y = fc.conv2d(x, w, torch.tensor([0.5]), stride=1, padding=1)
+    # output (0,0) sees only x[0,0] under w[1,1]: 4*1; (1,1) sees x[0:2,0:2]: 1*1 + 2*2 + 3*4 + 4*5 = 37
+    assert y.shape == (1, 1, 4, 4)
+    assert y[0, 0, 0, 0] == 4.5 and y[0, 0, 1, 1] == 37.5 and y[0, 0, 3, 3] == 9.5
+    assert y[0, 0, 2, 1] == 1 * 4 + 2 * 5 + 3 * 7 + 4 * 8 + 0.5
+
+
+CASES = [  # (n, c, h, o, k, stride, padding, dilation)
+    (2, 3, 9, 5, 3, 1, 1, 1), (3, 4, 8, 6, 4, 2, 1, 1), (2, 2, 7, 3, 3, 2, 0, 1), (1, 3, 10, 4, 3, 1, 2, 2),
+    (2, 5, 5, 8, 1, 1, 0, 1),
+]
+
+
+@pytest.mark.parametrize("n, c, h, o, k, s, p, d", CASES)
+def test_conv2d_matches_pytorch_values_and_gradients(n, c, h, o, k, s, p, d):
+    g = torch.Generator().manual_seed(n * 100 + h)
+    x = torch.randn(n, c, h, h, generator=g, requires_grad=True)
+    w = torch.randn(o, c, k, k, generator=g, requires_grad=True)
+    b = torch.randn(o, generator=g, requires_grad=True)
+    y, ref = fc.conv2d(x, w, b, s, p, d), F.conv2d(x, w, b, s, p, d)
+    assert y.shape == ref.shape and ref.abs().max() > 1.0
+    torch.testing.assert_close(y, ref, rtol=1e-5, atol=1e-5)
+    grad = torch.randn(y.shape, generator=g)
+    for mine, theirs in zip(torch.autograd.grad(y, (x, w, b), grad), torch.autograd.grad(ref, (x, w, b), grad),
+                            strict=True):
+        assert theirs.abs().max() > 0.1
+        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("n, ci, h, co, k, s, p, op", [(2, 6, 4, 3, 4, 2, 1, 0), (2, 4, 8, 3, 3, 1, 1, 0),
+                                                        (1, 3, 5, 2, 3, 2, 1, 1), (2, 2, 3, 4, 2, 3, 0, 0)])
+def test_conv_transpose2d_matches_pytorch_values_and_gradients(n, ci, h, co, k, s, p, op):
+    g = torch.Generator().manual_seed(ci * 10 + h)
+    x = torch.randn(n, ci, h, h, generator=g, requires_grad=True)
+    w = torch.randn(ci, co, k, k, generator=g, requires_grad=True)
+    b = torch.randn(co, generator=g, requires_grad=True)
+    y, ref = fc.conv_transpose2d(x, w, b, s, p, op), F.conv_transpose2d(x, w, b, s, p, op)
+    assert y.shape == ref.shape
+    torch.testing.assert_close(y, ref, rtol=1e-5, atol=1e-5)
+    grad = torch.randn(y.shape, generator=g)
+    for mine, theirs in zip(torch.autograd.grad(y, (x, w, b), grad), torch.autograd.grad(ref, (x, w, b), grad),
+                            strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-4)
+
+
+def test_gradients_and_double_backward_are_right_in_float64():
+    """gradcheck (the backward against finite differences) and gradgradcheck (the double backward that
+    gradient penalties take, through PyTorch's differentiable convolution backward)."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 3, 5, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 3, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(4, generator=g, dtype=torch.float64, requires_grad=True)
+    wt = torch.randn(3, 2, 4, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    bt = torch.randn(2, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda *a: fc.conv2d(*a, stride=2, padding=1), (x, w, b))
+    assert torch.autograd.gradgradcheck(lambda *a: fc.conv2d(*a, stride=2, padding=1), (x, w, b))
+    assert torch.autograd.gradcheck(lambda *a: fc.conv_transpose2d(*a, stride=2, padding=1), (x, wt, bt))
+    assert torch.autograd.gradgradcheck(lambda *a: fc.conv_transpose2d(*a, stride=2, padding=1), (x, wt, bt))
+
+
+def test_a_penalty_gradient_through_the_fixed_path_matches_pytorchs():
+    """WGAN-GP's ||d D(x) / d x|| with create_graph, then its gradient w.r.t. the weights."""
+    g = torch.Generator().manual_seed(5)
+    w = torch.randn(4, 3, 3, 3, generator=g, requires_grad=True)
+    x = torch.randn(2, 3, 6, 6, generator=g, requires_grad=True)
+
+    def penalty_grad(conv):
+        (gx,) = torch.autograd.grad(conv(x, w, None, 1, 1).square().sum(), x, create_graph=True)
+        return torch.autograd.grad(gx.norm(), w)[0]
+
+    torch.testing.assert_close(penalty_grad(fc.conv2d), penalty_grad(F.conv2d), rtol=1e-5, atol=1e-5)
+
+
+def _state_digest() -> str:
+    """Forward and backward of both layer types (fixed inputs) on the fixed path, as one digest."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 8, 12, 12, generator=g, requires_grad=True)
+    w, b = torch.randn(16, 8, 4, 4, generator=g, requires_grad=True), torch.randn(16, generator=g, requires_grad=True)
+    wt = torch.randn(8, 5, 4, 4, generator=g, requires_grad=True)
+    y, yt = fc.conv2d(x, w, b, 2, 1), fc.conv_transpose2d(x, wt, None, 2, 1)
+    grads = torch.autograd.grad((y * torch.randn(y.shape, generator=g)).sum()
+                                + (yt * torch.randn(yt.shape, generator=g)).sum(), (x, w, b, wt))
+    h = hashlib.sha256()
+    for t in (y, yt, *grads):
+        h.update(t.detach().numpy().tobytes())
+    return h.hexdigest()
+
+
+if __name__ == "__main__":  # the subprocess of the instruction-set test
+    print(json.dumps({"digest": _state_digest(), "cpu_name": os.environ.get("NUMBA_CPU_NAME")}))
+
+
+@pytest.mark.determinism
+@pytest.mark.parametrize("cpu_name", ["x86-64", "haswell"])
+def test_the_same_bits_whatever_instruction_set_numba_compiles_for(cpu_name):
+    """Compiled for baseline x86-64 (SSE2 only) or for Haswell (AVX2), in a fresh process, the layers give
+    this process's bits (compiled for this CPU, AVX-512 on our machines)."""
+    env = {**os.environ, "NUMBA_CPU_NAME": cpu_name, "PYTHONPATH": str(REPO / "src")}
+    out = subprocess.run([sys.executable, str(Path(__file__))], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    theirs = json.loads(out.stdout.strip().splitlines()[-1])
+    assert theirs["cpu_name"] == cpu_name
+    assert theirs["digest"] == _state_digest()
+
+
+def test_layers_take_the_fixed_path_only_when_set():
+    torch.manual_seed(0)
+    conv, plain = fc.Conv2d(3, 4, 3, stride=2, padding=1), nn.Conv2d(3, 4, 3, stride=2, padding=1)
+    plain.load_state_dict(conv.state_dict())
+    assert isinstance(conv, nn.Conv2d) and conv.state_dict().keys() == plain.state_dict().keys()
+    x = torch.randn(2, 3, 9, 9)
+    assert conv.conv_kernels == "aten" and torch.equal(conv(x), plain(x))  # PyTorch's own path, bit for bit
+    fc.set_conv_kernels(conv, "fixed_order")
+    assert torch.equal(conv(x), fc.conv2d(x, conv.weight, conv.bias, 2, 1))
+    assert type(conv(x).grad_fn).__name__ == "_Conv2dBackward"  # the fixed path, not PyTorch's
+    deconv = fc.set_conv_kernels(fc.ConvTranspose2d(3, 2, 4, stride=2, padding=1), "fixed_order")
+    assert torch.equal(deconv(x), fc.conv_transpose2d(x, deconv.weight, deconv.bias, 2, 1))
+    # output_size asks for PyTorch's path
+    assert torch.equal(deconv(x, output_size=[18, 18]), F.conv_transpose2d(x, deconv.weight, deconv.bias, 2, 1))
+
+
+def test_build_sets_the_kernels_on_every_conv_and_refuses_unknown_ones():
+    from ganaudit.axes.archs import ARCHS
+
+    for arch, res in (("sndcgan", 32), ("resnet_cifar", 32)):
+        g, d = ARCHS.get(arch).build(res, "spectral", 0.125, 16, "v2", "fixed_order")
+        layers = [m for net in (g, d) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+        assert layers and {m.conv_kernels for m in layers} == {"fixed_order"}
+        g, d = ARCHS.get(arch).build(res, "spectral", 0.125, 16, "v2")
+        assert {m.conv_kernels for net in (g, d) for m in net.modules() if isinstance(m, nn.Conv2d)} == {"aten"}
+    with pytest.raises(ConfigError, match=r"option 'arch.conv_kernels' = 'mkl': expected one of aten, fixed_order"):
+        ARCHS.get("sndcgan").build(32, "spectral", 0.125, 16, "v2", "mkl")
+
+
+def test_the_option_keeps_earlier_hashes_and_is_refused_on_a_gpu():
+    from ganaudit.training.config import compose, config_hash, validate
+
+    base = ["dataset=digits", "arch.width=0.125"]
+    assert config_hash(compose(base)) == config_hash(compose([*base, "arch.conv_kernels=aten"]))
+    assert config_hash(compose(base)) != config_hash(compose([*base, "arch.conv_kernels=fixed_order"]))
+    validate(compose([*base, "arch.conv_kernels=fixed_order", "trainer.accelerator=cpu"]))
+    with pytest.raises(ConfigError, match=r"'arch.conv_kernels' = 'fixed_order' with trainer.accelerator=gpu"):
+        validate(compose([*base, "arch.conv_kernels=fixed_order", "trainer.accelerator=gpu"]))
+    with pytest.raises(ConfigError, match=r"'arch.conv_kernels' = 'mkl': expected one of aten, fixed_order"):
+        validate(compose([*base, "arch.conv_kernels=mkl"]))
