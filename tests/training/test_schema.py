@@ -84,12 +84,15 @@ def test_the_float_type_of_an_option_is_kept_for_integer_input():
 
 def test_module_is_built_from_the_options_it_interpolates():
     cfg = compose(["loss=hinge", "penalty=dragan", "penalty.weight=3.5", "norm=none", "optim.lr=0.001",
-                   "optim.n_dis=5", "optim.impl=torch", "arch.width=0.0625", "arch.init=v3"])
-    hp = instantiate(cfg.lightning.module).hparams
+                   "optim.n_dis=5", "optim.impl=torch", "arch.width=0.0625", "arch.init=v3",
+                   "arch.conv_kernels=fixed_order"])
+    module = instantiate(cfg.lightning.module)
+    hp = module.hparams
     assert dict(hp) == {"loss": "hinge", "penalty": "dragan", "penalty_weight": 3.5, "norm": "none",
                         "arch": "sndcgan", "resolution": 32, "width": 0.0625, "z_dim": 128, "init": "v3",
-                        "lr": 0.001, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8, "adam_impl": "torch",
-                        "n_dis": 5, "log_every": 50}
+                        "conv_kernels": "fixed_order", "lr": 0.001, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8,
+                        "adam_impl": "torch", "n_dis": 5, "log_every": 50}
+    assert {m.conv_kernels for m in module.modules() if hasattr(m, "conv_kernels")} == {"fixed_order"}
 
 
 def test_datamodule_and_trainer_nodes_follow_the_options(tmp_path):

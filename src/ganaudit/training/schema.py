@@ -55,9 +55,7 @@ class ArchSchema:
     width: float = MISSING  # channel multiplier, > 0 (1.0 = the study)
     z_dim: int = MISSING
     init: str = MISSING  # v2 | v3
-    # the convolutions' kernels on the CPU: aten (PyTorch's) | fixed_order (ganaudit.axes.fixed_conv);
-    # hashed only when not aten, so every earlier run keeps its config hash
-    conv_kernels: str = "aten"
+    conv_kernels: str = MISSING  # aten | fixed_order (ganaudit.axes.fixed_conv); hashed only when not aten
 
 
 @dataclass
@@ -128,7 +126,7 @@ class ModuleSchema:
     width: float = MISSING
     z_dim: int = MISSING
     init: str = MISSING
-    conv_kernels: str = "aten"
+    conv_kernels: str = MISSING
     lr: float = MISSING
     beta1: float = MISSING
     beta2: float = MISSING
