@@ -2,13 +2,14 @@
 """The fixed-order convolutions (arch.conv_kernels=fixed_order): the same bits for every instruction set,
 and how much faster than portable mode's PyTorch convolutions.
 
-    python benchmarks/bench_fixed_order_conv.py [--steps 15] [--rounds 6]
+    python benchmarks/bench_fixed_order_conv.py [--steps 15] [--rounds 6] [--bits-only]
 
 Three measurements, each process in portable mode's environment (ganaudit.utils.determinism):
 
 1. bits: a GEMM and a convolution's and a transposed convolution's forward and backward (fixed inputs)
    with ganaudit.axes.fixed_conv compiled by numba for this CPU, for baseline x86-64
-   (``NUMBA_CPU_NAME=x86-64``: SSE2) and for Haswell (AVX2), each in its own process, digests compared;
+   (``NUMBA_CPU_NAME=x86-64 NUMBA_CPU_FEATURES=+sse2``) and for Haswell (AVX2 + FMA), each in its own
+   process with its own numba cache, digests compared;
    the GEMM also against numpy evaluating the same term sequence;
 2. the demo's eleven conv layers (SNDCGAN 1/8, batch 32), forward + backward, against PyTorch's portable
    convolutions (im2col + MKL's SSE2 GEMM), CPU ms;
@@ -28,7 +29,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TARGETS = (("this CPU", None), ("baseline x86-64 (SSE2)", "x86-64"), ("Haswell (AVX2)", "haswell"))
+# NUMBA_CPU_NAME alone keeps the host's features: the target is the name and the features together
+TARGETS = (("this CPU", None), ("baseline x86-64 (SSE2)", ("x86-64", "+sse2")),
+           ("Haswell (AVX2 + FMA)", ("haswell", "+sse4.2,+avx,+avx2,+fma")))
 
 
 def fixed_ops():
@@ -69,7 +72,18 @@ def worker_bits() -> dict:
     wt = torch.randn(8, 4, 4, 4, generator=g, requires_grad=True)
     yt = conv_transpose2d(x, wt, torch.zeros(4, requires_grad=True), 2, 1)
     gxt, gwt = torch.autograd.grad(yt, (x, wt), torch.randn(yt.shape, generator=g))
-    return {"gemm": _digest(c), "gemm_equals_sequence": bool(np.array_equal(c.numpy().view(np.int32),
+    import re
+
+    import numba
+
+    from ganaudit.axes import fixed_kernels
+
+    fresh = numba.njit(fastmath=False, boundscheck=False, error_model="numpy")(fixed_kernels.gemm_acc.py_func)
+    fresh(a.numpy(), b.numpy(), np.zeros((19, 700), np.float32))
+    asm = fresh.inspect_asm(fresh.signatures[0])
+    regs = "+".join(r for r in ("xmm", "ymm", "zmm") if re.search(rf"%{r}\d", asm))
+    regs += ", FMA" if re.search(r"vfn?m(add|sub)", asm) else ", no FMA"
+    return {"registers": regs, "gemm": _digest(c), "gemm_equals_sequence": bool(np.array_equal(c.numpy().view(np.int32),
                                                                                 ref.view(np.int32))),
             "conv": _digest(y, gx, gw), "deconv": _digest(yt, gxt, gwt),
             "conv_vs_torch": float((y - torch.nn.functional.conv2d(x, w, bias, 2, 1)).abs().max())}
@@ -152,19 +166,23 @@ def worker_speed(steps: int, rounds: int) -> dict:
     return {"layers": layers, "steps": per}
 
 
-def _run(kind: str, cpu_name: str | None, extra: list[str]) -> dict:
+def _run(kind: str, target: tuple[str, str] | None, extra: list[str]) -> dict:
+    """The worker ``kind`` in a fresh process in portable mode's environment; ``target`` = (numba CPU name,
+    features) with a numba cache of its own, or None for this CPU."""
+    import tempfile
+
     sys.path.insert(0, str(REPO / "src"))
     from ganaudit.utils.determinism import mode_env
 
-    env = mode_env("portable")
-    env.pop("NUMBA_CPU_NAME", None)
-    if cpu_name:
-        env["NUMBA_CPU_NAME"] = cpu_name
+    env = {k: v for k, v in mode_env("portable").items() if not k.startswith("NUMBA_")}
     env["PYTHONPATH"] = str(REPO / "src")
-    out = subprocess.run([sys.executable, __file__, "--worker", kind, *extra], env=env, capture_output=True,
-                         text=True, cwd=REPO)
+    with tempfile.TemporaryDirectory() as cache:
+        if target:
+            env.update(NUMBA_CPU_NAME=target[0], NUMBA_CPU_FEATURES=target[1], NUMBA_CACHE_DIR=cache)
+        out = subprocess.run([sys.executable, __file__, "--worker", kind, *extra], env=env, capture_output=True,
+                             text=True, cwd=REPO)
     if out.returncode:
-        raise SystemExit(f"worker {kind} ({cpu_name or 'host'}) failed:\n{out.stderr[-3000:]}")
+        raise SystemExit(f"worker {kind} ({target or 'this CPU'}) failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -172,6 +190,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=15)
     p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--bits-only", action="store_true", help="the bits table alone (no timing)")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker == "bits":
@@ -181,15 +200,18 @@ def main() -> None:
         print(json.dumps(worker_speed(args.steps, args.rounds)))
         return
     print(f"load average {os.getloadavg()[0]:.1f}")
-    print("\n| compiled for | GEMM digest | GEMM = numpy's term sequence | conv fwd+bwd digest | deconv fwd+bwd digest "
-          "| conv vs PyTorch max abs diff |\n|---|---|---|---|---|---|")
+    print("\n| compiled for | GEMM's registers | GEMM digest | GEMM = numpy's term sequence | conv fwd+bwd digest "
+          "| deconv fwd+bwd digest | conv vs PyTorch max abs diff |\n|---|---|---|---|---|---|---|")
     digests = set()
     for label, cpu in TARGETS:
         r = _run("bits", cpu, [])
         digests.add((r["gemm"], r["conv"], r["deconv"]))
-        print(f"| {label} | `{r['gemm']}` | {r['gemm_equals_sequence']} | `{r['conv']}` | `{r['deconv']}` "
+        print(f"| {label} | {r['registers']} | `{r['gemm']}` | {r['gemm_equals_sequence']} | `{r['conv']}` "
+              f"| `{r['deconv']}` "
               f"| {r['conv_vs_torch']:.1e} |")
     print(f"\nbits: {'the same under every target' if len(digests) == 1 else 'DIFFER between targets'}")
+    if args.bits_only:
+        return
     r = _run("speed", None, ["--steps", str(args.steps), "--rounds", str(args.rounds)])
     print("\nforward + backward, batch 32, CPU ms (min of 3 x 10), portable PyTorch vs fixed order\n"
           "| layer | PyTorch (portable) | fixed order | fixed / PyTorch |\n|---|---|---|---|")

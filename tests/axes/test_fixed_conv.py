@@ -149,22 +149,45 @@ def _state_digest() -> str:
     return h.hexdigest()
 
 
+def _vector_registers() -> dict:
+    """Which vector registers (and whether fused multiply-adds) the GEMM's machine code uses, as this
+    process's numba compiles it (a fresh compile of the same source, so the answer is not a cached one)."""
+    import re
+
+    import numba
+
+    gemm = numba.njit(fastmath=False, boundscheck=False, error_model="numpy")(fk.gemm_acc.py_func)
+    gemm(np.ones((5, 6), np.float32), np.ones((6, 300), np.float32), np.zeros((5, 300), np.float32))
+    asm = gemm.inspect_asm(gemm.signatures[0])
+    return {reg: bool(re.search(rf"%{reg}\d", asm)) for reg in ("xmm", "ymm", "zmm")} | {
+        "fma": bool(re.search(r"vfn?m(add|sub)", asm))}
+
+
 if __name__ == "__main__":  # the subprocess of the instruction-set test
-    print(json.dumps({"digest": _state_digest(), "cpu_name": os.environ.get("NUMBA_CPU_NAME")}))
+    print(json.dumps({"digest": _state_digest(), "registers": _vector_registers()}))
+
+
+# NUMBA_CPU_NAME alone keeps the host's features; both name the target (what LLVM may emit)
+TARGETS = {"x86-64": {"NUMBA_CPU_NAME": "x86-64", "NUMBA_CPU_FEATURES": "+sse2"},
+           "haswell": {"NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "+sse4.2,+avx,+avx2,+fma"}}
 
 
 @pytest.mark.determinism
-@pytest.mark.parametrize("cpu_name", ["x86-64", "haswell"])
-def test_the_same_bits_whatever_instruction_set_numba_compiles_for(cpu_name):
-    """Compiled for baseline x86-64 (SSE2 only) or for Haswell (AVX2), in a fresh process, the layers give
-    this process's bits (compiled for this CPU, AVX-512 on our machines)."""
-    env = {**os.environ, "NUMBA_CPU_NAME": cpu_name, "PYTHONPATH": str(REPO / "src")}
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_the_same_bits_whatever_instruction_set_numba_compiles_for(target, tmp_path):
+    """Compiled for baseline x86-64 (SSE2 only) or for Haswell (AVX2 + FMA), in a fresh process with its
+    own cache, the layers give this process's bits (compiled for this CPU; AVX-512 on our machines). The
+    code really differs: 128-bit registers only, or 256-bit ones; no fused multiply-add anywhere."""
+    env = {**os.environ, **TARGETS[target], "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": str(REPO / "src")}
     out = subprocess.run([sys.executable, str(Path(__file__))], env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     theirs = json.loads(out.stdout.strip().splitlines()[-1])
-    assert theirs["cpu_name"] == cpu_name
+    regs = theirs["registers"]
+    assert regs["xmm"] and not regs["zmm"] and not regs["fma"]
+    assert regs["ymm"] == (target == "haswell")
     assert theirs["digest"] == _state_digest()
+    assert not _vector_registers()["fma"]
 
 
 def test_layers_take_the_fixed_path_only_when_set():

@@ -25,11 +25,12 @@ from ganaudit.utils import determinism
 from ganaudit.utils.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
-# the last one on the fixed-order convolutions (arch.conv_kernels=fixed_order; NUMBA_CPU_NAME caps them)
+# the last one on the fixed-order convolutions (arch.conv_kernels=fixed_order; NUMBA_CPU_NAME and _FEATURES cap them)
 COMBOS = ["sndcgan/spectral/ns/wgan_gp", "resnet_cifar/batch/hinge/dragan", "resnet_cifar/layer/wgan/wgan_gp",
           "sndcgan/spectral/hinge/wgan_gp/fixed_order"]
 AVX2_CAPS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"}
-OLD_CPU_CAPS = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41", "NUMBA_CPU_NAME": "x86-64",
+OLD_CPU_CAPS = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
+                "NUMBA_CPU_NAME": "x86-64", "NUMBA_CPU_FEATURES": "+sse2",
                 "MKL_ENABLE_INSTRUCTIONS": "SSE4_2", "MKL_DEBUG_CPU_TYPE": "5", "OPENBLAS_CORETYPE": "Nehalem"}
 
 
@@ -66,7 +67,7 @@ def probes(*jobs: tuple) -> list[dict]:
 def test_portable_weights_and_fid_are_bit_identical_under_other_instruction_set_caps():
     base, capped = probes(("portable", {}, COMBOS, (0, 1)),
                           ("portable", {**AVX2_CAPS, "MKL_ENABLE_INSTRUCTIONS": "AVX2", "MKL_CBWR": "AUTO",
-                                        "NUMBA_CPU_NAME": "haswell"}))
+                                        "NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "+sse4.2,+avx,+avx2,+fma"}))
     assert base["settings"]["cpu_capability"] == capped["settings"]["cpu_capability"] == "DEFAULT"
     assert base["settings"]["mkldnn_enabled"] is False and base["settings"]["intra_op_threads"] == 1
     for combo in COMBOS:
@@ -94,7 +95,7 @@ def test_fast_mode_weights_change_with_the_instruction_set():
 def test_portable_bits_hold_under_every_cap_we_can_set():
     """Longer (6 D steps) and more caps: the old-CPU set, MKL's CPU type, and AVX-512 where present."""
     cap_sets = [OLD_CPU_CAPS, {"MKL_DEBUG_CPU_TYPE": "5", "MKL_CBWR": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2",
-                               "NUMBA_CPU_NAME": "haswell"}]
+                               "NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "+sse4.2,+avx,+avx2,+fma"}]
     if "avx512f" in determinism.cpu_summary()["flags"]:
         cap_sets.append({"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE",
                          "OPENBLAS_CORETYPE": "SkylakeX"})
