@@ -64,6 +64,22 @@ def test_runs_execute_in_launcher_worker_processes(tmp_path, launcher, min_worke
 
 
 @pytest.mark.timeout(240)
+def test_a_jobs_own_config_names_the_study_that_was_run(tmp_path):
+    """Launched jobs compose their config afresh: with the command line's overrides, so their .hydra
+    config and output folder are the study's (here study.name=renamed), not the default study's."""
+    from omegaconf import OmegaConf
+
+    run_study(tmp_path, "hydra/launcher=parallel", "study.name=renamed", "study.configurations.axes.loss=[ns]",
+              "study.seeds=[0]")
+    jobs = sorted((tmp_path / "outputs" / "study").glob("*/*/jobs/*/.hydra/config.yaml"))
+    assert len(jobs) == 2 and {p.parts[-6] for p in jobs} == {"renamed"}
+    for path in jobs:
+        cfg = OmegaConf.load(path)
+        assert cfg.study.name == "renamed" and cfg.study_task.name == "standin"
+        assert list(cfg.study.configurations.axes.norm) == ["none", "spectral"]
+
+
+@pytest.mark.timeout(240)
 def test_sigkill_midway_then_rerun_finishes_without_repeats_or_losses(tmp_path):
     overrides = ["study.name=killtest", "study.seeds=[0,1,2,3,4,5]", "+study_task.options.sleep_s=0.3",
                  "launch.batch_size=4", "study.configurations.axes.loss=[ns,wgan]"]

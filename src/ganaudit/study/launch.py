@@ -59,7 +59,8 @@ class HydraBatchLauncher:
 
     def __init__(self, config_name: str = "run_study") -> None:
         hcfg = HydraConfig.get()
-        overrides = [*OmegaConf.to_container(hcfg.overrides.hydra), *OmegaConf.to_container(hcfg.overrides.task)]
+        self.task_overrides = list(OmegaConf.to_container(hcfg.overrides.task))
+        overrides = [*OmegaConf.to_container(hcfg.overrides.hydra), *self.task_overrides]
         # the same full config (hydra node included) that `--multirun` would have composed
         self.master = compose_multirun_config(config_name, overrides)
         self.launcher = Plugins.instance().instantiate_launcher(
@@ -73,7 +74,11 @@ class HydraBatchLauncher:
     def launch(self, keys: Sequence[str], plan_path: Path) -> int:
         if not keys:
             return 0
-        jobs = [[f"study_job.plan={_quote(str(plan_path))}", f"study_job.key={_quote(k)}"] for k in keys]
+        # each job composes its config afresh from the hydra overrides and these: the command line's task
+        # overrides first (as a sweeper passes them), so a job's .hydra/config.yaml and its output folder
+        # name the study that was run, not the default study
+        jobs = [[*self.task_overrides, f"study_job.plan={_quote(str(plan_path))}", f"study_job.key={_quote(k)}"]
+                for k in keys]
         if is_slurm_launcher(self.launcher):   # waits for every array task, cancelled ones included
             returns = submit_and_wait(self.launcher, jobs, initial_job_idx=self.next_idx)
         else:
