@@ -8,7 +8,7 @@ every output is the float32 sequence ``(...((0 + a[0]*b[0]) + a[1]*b[1]) + ...)`
 and one IEEE add per term in order, vectorized across outputs only and compiled without fast-math: the
 same bits whatever instruction set numba compiles for (SSE2, AVX2, AVX-512), checked by
 tests/axes/test_fixed_conv.py against numpy evaluating that sequence and against baseline-x86-64 and
-Haswell builds. On the demo's step it is 0.78x of portable PyTorch's time
+Haswell builds. On the demo's step it takes 0.8x the time of portable PyTorch's convolutions
 (benchmarks/bench_fixed_order_conv.py; RESULTS.md).
 
 Chosen per run by ``arch.conv_kernels`` (``aten``, the default: PyTorch's; ``fixed_order``: these), set
