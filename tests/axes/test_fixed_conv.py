@@ -68,6 +68,17 @@ def test_conv2d_by_hand():
     assert y[0, 0, 2, 1] == 1 * 4 + 2 * 5 + 3 * 7 + 4 * 8 + 0.5
 
 
+def _assert_same_values_and_gradients(y, ref, inputs, gen, min_grad: float = 0.0):
+    """``y`` and PyTorch's ``ref`` agree within float32 rounding, and so do their gradients w.r.t.
+    ``inputs`` for one random output gradient (each of PyTorch's larger than ``min_grad`` somewhere)."""
+    assert y.shape == ref.shape
+    torch.testing.assert_close(y, ref, rtol=1e-5, atol=1e-5)
+    grad = torch.randn(y.shape, generator=gen)
+    for mine, theirs in zip(torch.autograd.grad(y, inputs, grad), torch.autograd.grad(ref, inputs, grad), strict=True):
+        assert theirs.abs().max() > min_grad
+        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-4)
+
+
 CASES = [  # (n, c, h, o, k, stride, padding, dilation)
     (2, 3, 9, 5, 3, 1, 1, 1), (3, 4, 8, 6, 4, 2, 1, 1), (2, 2, 7, 3, 3, 2, 0, 1), (1, 3, 10, 4, 3, 1, 2, 2),
     (2, 5, 5, 8, 1, 1, 0, 1),
@@ -81,13 +92,8 @@ def test_conv2d_matches_pytorch_values_and_gradients(n, c, h, o, k, s, p, d):
     w = torch.randn(o, c, k, k, generator=g, requires_grad=True)
     b = torch.randn(o, generator=g, requires_grad=True)
     y, ref = fc.conv2d(x, w, b, s, p, d), F.conv2d(x, w, b, s, p, d)
-    assert y.shape == ref.shape and ref.abs().max() > 1.0
-    torch.testing.assert_close(y, ref, rtol=1e-5, atol=1e-5)
-    grad = torch.randn(y.shape, generator=g)
-    for mine, theirs in zip(torch.autograd.grad(y, (x, w, b), grad), torch.autograd.grad(ref, (x, w, b), grad),
-                            strict=True):
-        assert theirs.abs().max() > 0.1
-        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-4)
+    assert ref.abs().max() > 1.0
+    _assert_same_values_and_gradients(y, ref, (x, w, b), g, min_grad=0.1)
 
 
 @pytest.mark.parametrize("n, ci, h, co, k, s, p, op", [(2, 6, 4, 3, 4, 2, 1, 0), (2, 4, 8, 3, 3, 1, 1, 0),
@@ -98,12 +104,7 @@ def test_conv_transpose2d_matches_pytorch_values_and_gradients(n, ci, h, co, k, 
     w = torch.randn(ci, co, k, k, generator=g, requires_grad=True)
     b = torch.randn(co, generator=g, requires_grad=True)
     y, ref = fc.conv_transpose2d(x, w, b, s, p, op), F.conv_transpose2d(x, w, b, s, p, op)
-    assert y.shape == ref.shape
-    torch.testing.assert_close(y, ref, rtol=1e-5, atol=1e-5)
-    grad = torch.randn(y.shape, generator=g)
-    for mine, theirs in zip(torch.autograd.grad(y, (x, w, b), grad), torch.autograd.grad(ref, (x, w, b), grad),
-                            strict=True):
-        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-4)
+    _assert_same_values_and_gradients(y, ref, (x, w, b), g)
 
 
 def test_gradients_and_double_backward_are_right_in_float64():

@@ -57,14 +57,15 @@ def _mm(a: Tensor | np.ndarray, b: Tensor | np.ndarray, dtype: torch.dtype) -> T
     return out
 
 
-def _geometry(x_hw, k_hw, stride, padding, dilation, out_hw):
+def _geometry(k_hw, stride, padding, dilation, out_hw) -> tuple[int, ...]:
+    """The im2col / col2im arguments ``(kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)``."""
     return (*k_hw, *stride, *padding, *dilation, *out_hw)
 
 
 def _cols(x: Tensor, geo) -> np.ndarray:
     n, c = x.shape[:2]
     kh, kw, ho, wo = geo[0], geo[1], geo[8], geo[9]
-    out = np.empty((c * kh * kw, n * ho * wo), dtype=_np_dtype(x))
+    out = torch.empty(c * kh * kw, n * ho * wo, dtype=x.dtype).numpy()
     kernels().im2col(_np(x), *geo, out)
     return out
 
@@ -78,10 +79,6 @@ def _fold(cols: Tensor, shape, geo) -> Tensor:
     out = torch.zeros(shape, dtype=cols.dtype)
     kernels().col2im(_np(cols), *geo, out.numpy())
     return out
-
-
-def _np_dtype(t: Tensor):
-    return np.float64 if t.dtype == torch.float64 else np.float32
 
 
 def _channels_first(t: Tensor) -> Tensor:
@@ -105,7 +102,7 @@ class _Conv2d(torch.autograd.Function):
         o, _, kh, kw = weight.shape
         ho = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
         wo = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-        geo = _geometry((h, w), (kh, kw), stride, padding, dilation, (ho, wo))
+        geo = _geometry((kh, kw), stride, padding, dilation, (ho, wo))
         out = _batch_first(_mm(weight.reshape(o, -1), _cols(x, geo), x.dtype), n, ho, wo)  # [N, O, Ho, Wo]
         ctx.save_for_backward(x, weight, bias)
         ctx.conf = (stride, padding, dilation, geo)
@@ -124,7 +121,8 @@ class _Conv2d(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             gx = _fold(_mm(weight.reshape(o, -1).t(), g, x.dtype), x.shape, geo)
         if ctx.needs_input_grad[1]:
-            # grad weight^T [C*kh*kw, O] = cols(x) @ pixels(grad): term by term over (n, oy, ox)
+            # grad weight^T [C*kh*kw, O] = cols(x) @ pixels(grad): term by term over (n, oy, ox); the
+            # im2col is redone here rather than kept from the forward (9-16x the input's memory)
             gw = _mm(_cols(x, geo), _pixels(grad), x.dtype).t().reshape(weight.shape)
         if bias is not None and ctx.needs_input_grad[2]:
             gb = grad.sum((0, 2, 3))
@@ -138,7 +136,7 @@ class _ConvTranspose2d(torch.autograd.Function):
         _, co, kh, kw = weight.shape
         ho = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1
         wo = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1
-        geo = _geometry((ho, wo), (kh, kw), stride, padding, dilation, (h, w))  # the conv it is the adjoint of
+        geo = _geometry((kh, kw), stride, padding, dilation, (h, w))  # of the conv it is the adjoint of
         cols = _mm(weight.reshape(ci, -1).t(), _channels_first(x), x.dtype)  # [Co*kh*kw, N*H*W]
         out = _fold(cols, (n, co, ho, wo), geo)
         ctx.save_for_backward(x, weight, bias)

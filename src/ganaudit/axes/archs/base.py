@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from ganaudit.axes.archs.init import INITS
-from ganaudit.axes.fixed_conv import CONV_KERNELS, set_conv_kernels
+from ganaudit.axes.fixed_conv import set_conv_kernels
 from ganaudit.axes.norms import NORMS, raw_weight
 from ganaudit.utils.errors import ConfigError
 from ganaudit.utils.registry import Registry
@@ -99,9 +99,6 @@ class Arch:
         if isinstance(z_dim, bool) or not isinstance(z_dim, int) or z_dim < 1:
             raise ConfigError(f"option 'arch.z_dim': expected an integer >= 1, got {z_dim!r}")
         INITS.get(init)
-        if conv_kernels not in CONV_KERNELS:
-            raise ConfigError(f"option 'arch.conv_kernels' = {conv_kernels!r}: expected one of "
-                              f"{', '.join(CONV_KERNELS)}")
         g, d = self.builder(resolution, d_norm, float(width), z_dim, init)
         return set_conv_kernels(g, conv_kernels), set_conv_kernels(d, conv_kernels)
 
