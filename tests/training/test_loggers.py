@@ -65,6 +65,28 @@ def test_a_resumed_run_continues_the_same_log(tmp_path):
     assert _rows(resumed) == whole  # same rows, same values: no duplicated or lost D step
 
 
+def test_a_checkpoint_is_written_only_once_the_log_holds_its_d_step(tmp_path, monkeypatch):
+    """A process killed right after checkpoint N is written must leave step N's row in the log: the
+    resumed run logs from step N+1 on and could never write it again."""
+    seen, save = [], pl.Trainer.save_checkpoint
+
+    def spy(trainer, filepath, *args, **kwargs):
+        log = Path(filepath).parents[1] / "logs" / "version_0" / "metrics.csv"
+        with open(log, newline="") as fh:
+            logged = {int(r["step"]) for r in csv.DictReader(fh) if r.get("loss/d")}
+        seen.append((Path(filepath).name, trainer.global_step, logged))
+        return save(trainer, filepath, *args, **kwargs)
+
+    monkeypatch.setattr(pl.Trainer, "save_checkpoint", spy)
+    res = _run(tmp_path, d_steps=3)
+    assert [(name, step) for name, step, _ in seen] == [
+        (f"{name}.ckpt", step) for step in (1, 2, 3) for name in (f"dstep-{step:07d}", "last")]
+    assert all(logged == set(range(1, step + 1)) for _, step, logged in seen), seen
+    rows = _rows(res)  # each row once; a step's evaluation before its losses, the final one at the end
+    assert [(r["step"], bool(r["eval/fid"])) for r in rows] == [
+        ("0", True), ("1", False), ("2", True), ("2", False), ("3", False), ("3", True)]
+
+
 def test_a_rerun_after_the_last_checkpoint_drops_the_rows_it_logs_again(tmp_path):
     from ganaudit.training.lit.loggers import RunCSVLogger
 

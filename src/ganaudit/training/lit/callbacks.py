@@ -85,6 +85,8 @@ class DStepCheckpoint(Checkpoint):
             pl_module.mark_diverged(step, f"non-finite weights or buffers after D step {step}")
             return
         step = int(trainer.global_step)
+        if hasattr(pl_module, "log_pending_losses"):
+            pl_module.log_pending_losses()  # the log holds this step's row before its checkpoint exists
         if self.keep == "all":
             trainer.save_checkpoint(str(self.dirpath / self.FILENAME.format(step=step)), weights_only=False)
         trainer.save_checkpoint(str(self.dirpath / self.LAST), weights_only=False)  # full state: resumable

@@ -96,6 +96,7 @@ class GANModule(pl.LightningModule):
         self.d_step = 0  # D steps completed (saved in checkpoints)
         self.divergence: dict[str, Any] | None = None  # {"step": int, "reason": str} once diverged
         self._pending_rng: dict[str, Any] | None = None
+        self._pending_losses: dict[str, float] | None = None  # a logging step's losses, until logged
         self.run_info: dict[str, Any] = dict(run_info or {})  # config_hash, seed, config: into every checkpoint
 
     # ------------------------------------------------------------------------------------ optim
@@ -137,8 +138,8 @@ class GANModule(pl.LightningModule):
             finally:
                 self.discriminator.requires_grad_(True)
         self.d_step = step
-        if step % self.log_every == 0 or step == 1:
-            self._log_losses(d_loss, parts, g_loss)
+        if step % self.log_every == 0:
+            self._pending_losses = self._loss_values(d_loss, parts, g_loss)
 
     def _finite(self, loss: Tensor, player: str, step: int) -> bool:
         """False (and training stops, recorded as diverged) if ``loss`` is NaN or inf."""
@@ -155,13 +156,30 @@ class GANModule(pl.LightningModule):
         if self._trainer is not None:
             self.trainer.should_stop = True
 
-    def _log_losses(self, d_loss: Tensor, parts: dict[str, Tensor], g_loss: Tensor | None) -> None:
+    def _loss_values(self, d_loss: Tensor, parts: dict[str, Tensor], g_loss: Tensor | None) -> dict[str, float]:
         values = {"loss/d": d_loss.detach(), **{f"loss/{k}": v for k, v in parts.items()}}
         if g_loss is not None:
             values["loss/g"] = g_loss.detach()
+        values = {k: float(v) for k, v in values.items()}
         values["d_step"] = float(self.d_step)
-        values["step"] = float(self.d_step)  # Lightning then logs at step = D step (as the evaluations)
-        self.log_dict(values, on_step=True, on_epoch=False, prog_bar=False, batch_size=1)
+        return values
+
+    def log_pending_losses(self) -> None:
+        """Send the losses of the D step just trained (if it is a logging step) to every logger and
+        write them out. Called at the end of each batch (after the evaluation callback, so a step's
+        evaluation row comes first) and by the checkpoint callback before it saves: a checkpoint of
+        D step N is on disk only once the log holds step N's row, so a run killed at any moment and
+        resumed has every row exactly once (the resumed run logs again from the first step after its
+        checkpoint and drops the rows from there on)."""
+        values, self._pending_losses = self._pending_losses, None
+        if values is None or self._trainer is None:
+            return
+        for logger in self.loggers:
+            logger.log_metrics(values, step=int(values["d_step"]))
+            logger.save()
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self.log_pending_losses()
 
     # ------------------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
