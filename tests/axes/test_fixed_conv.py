@@ -136,7 +136,8 @@ def test_a_penalty_gradient_through_the_fixed_path_matches_pytorchs():
 
 
 def _state_digest() -> str:
-    """Forward and backward of both layer types (fixed inputs) on the fixed path, as one digest."""
+    """Forward and backward of both layer types (fixed inputs) on the fixed path, and the activations'
+    kernels, as one digest."""
     g = torch.Generator().manual_seed(0)
     x = torch.randn(3, 8, 12, 12, generator=g, requires_grad=True)
     w, b = torch.randn(16, 8, 4, 4, generator=g, requires_grad=True), torch.randn(16, generator=g, requires_grad=True)
@@ -144,9 +145,17 @@ def _state_digest() -> str:
     y, yt = fc.conv2d(x, w, b, 2, 1), fc.conv_transpose2d(x, wt, None, 2, 1)
     grads = torch.autograd.grad((y * torch.randn(y.shape, generator=g)).sum()
                                 + (yt * torch.randn(yt.shape, generator=g)).sum(), (x, w, b, wt))
+    # the activations' kernels (ganaudit.axes.activations) on the same values
+    flat, gflat = y.detach().reshape(-1).numpy(), torch.randn(y.numel(), generator=g).numpy()
+    acts = [np.empty_like(flat) for _ in range(3)]
+    fk.leaky_relu(flat, np.float32(0.1), acts[0])
+    fk.leaky_relu_backward(flat, gflat, np.float32(0.1), acts[1])
+    fk.relu_backward(flat, gflat, acts[2])
     h = hashlib.sha256()
     for t in (y, yt, *grads):
         h.update(t.detach().numpy().tobytes())
+    for a in acts:
+        h.update(a.tobytes())
     return h.hexdigest()
 
 
@@ -231,3 +240,18 @@ def test_the_option_keeps_earlier_hashes_and_is_refused_on_a_gpu():
         validate(compose([*base, "arch.conv_kernels=fixed_order", "trainer.accelerator=gpu"]))
     with pytest.raises(ConfigError, match=r"'arch.conv_kernels' = 'mkl': expected one of aten, fixed_order"):
         validate(compose([*base, "arch.conv_kernels=mkl"]))
+
+
+def test_the_weight_gradient_is_the_same_with_the_forwards_columns_kept_or_redone(monkeypatch):
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 3, 9, 9, generator=g, requires_grad=True)
+    w = torch.randn(5, 3, 4, 4, generator=g, requires_grad=True)
+    grad = torch.randn(2, 5, 4, 4, generator=g)
+
+    def grads():
+        return torch.autograd.grad(fc.conv2d(x, w, None, 2, 1), (x, w), grad)
+
+    kept = grads()
+    monkeypatch.setattr(fc, "KEEP_COLS_BYTES", 0)  # every im2col redone in the backward
+    redone = grads()
+    assert all(torch.equal(a, b) for a, b in zip(kept, redone, strict=True))

@@ -33,6 +33,9 @@ __all__ = ["CONV_KERNELS", "conv2d", "conv_transpose2d", "Conv2d", "ConvTranspos
            "kernels"]
 
 CONV_KERNELS = ("aten", "fixed_order")
+# A convolution keeps its forward's im2col (9-16x its input's memory) for the weight gradient when it
+# is at most this large, and redoes it in the backward otherwise (the same bits either way).
+KEEP_COLS_BYTES = 64 << 20
 
 
 @cache
@@ -92,7 +95,8 @@ def _batch_first(t: Tensor, n: int, h: int, w: int) -> Tensor:
 
 
 def _bias(out: Tensor, bias: Tensor | None) -> Tensor:
-    return out if bias is None else out + bias.view(1, -1, 1, 1)
+    """``out`` (a new tensor of this module's) plus ``bias`` per channel, in place."""
+    return out if bias is None else out.add_(bias.view(1, -1, 1, 1))
 
 
 class _Conv2d(torch.autograd.Function):
@@ -103,9 +107,12 @@ class _Conv2d(torch.autograd.Function):
         ho = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
         wo = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
         geo = _geometry((kh, kw), stride, padding, dilation, (ho, wo))
-        out = _batch_first(_mm(weight.reshape(o, -1), _cols(x, geo), x.dtype), n, ho, wo)  # [N, O, Ho, Wo]
+        cols = _cols(x, geo)
+        out = _batch_first(_mm(weight.reshape(o, -1), cols, x.dtype), n, ho, wo)  # [N, O, Ho, Wo]
         ctx.save_for_backward(x, weight, bias)
         ctx.conf = (stride, padding, dilation, geo)
+        # the weight gradient multiplies these columns again: kept for it when small enough
+        ctx.cols = cols if ctx.needs_input_grad[1] and cols.nbytes <= KEEP_COLS_BYTES else None
         return _bias(out, bias)
 
     @staticmethod
@@ -122,8 +129,10 @@ class _Conv2d(torch.autograd.Function):
             gx = _fold(_mm(weight.reshape(o, -1).t(), g, x.dtype), x.shape, geo)
         if ctx.needs_input_grad[1]:
             # grad weight^T [C*kh*kw, O] = cols(x) @ pixels(grad): term by term over (n, oy, ox); the
-            # im2col is redone here rather than kept from the forward (9-16x the input's memory)
-            gw = _mm(_cols(x, geo), _pixels(grad), x.dtype).t().reshape(weight.shape)
+            # forward's im2col when it was kept (KEEP_COLS_BYTES), else redone
+            cols = ctx.cols if ctx.cols is not None else _cols(x, geo)
+            gw = _mm(cols, _pixels(grad), x.dtype).t().reshape(weight.shape)
+        ctx.cols = None
         if bias is not None and ctx.needs_input_grad[2]:
             gb = grad.sum((0, 2, 3))
         return gx, gw, gb, None, None, None

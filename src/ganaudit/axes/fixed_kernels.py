@@ -1,4 +1,5 @@
-"""The fixed-order kernels of ganaudit.axes.fixed_conv, compiled by numba for the CPU at hand.
+"""The fixed-order kernels of ganaudit.axes.fixed_conv (and the elementwise ones of
+ganaudit.axes.activations), compiled by numba for the CPU at hand.
 
 Imported on first use (numba starts in ~0.5 s and compiles these in a few seconds the first time; the
 machine code is cached beside this file, or in numba's user cache when this folder is read-only, per
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import numba
 
-__all__ = ["gemm_acc", "im2col", "col2im", "COLUMN_BLOCK"]
+__all__ = ["gemm_acc", "im2col", "col2im", "leaky_relu", "leaky_relu_backward", "relu_backward",
+           "COLUMN_BLOCK"]
 
 COLUMN_BLOCK = 256  # output columns per pass (their rows of C and B stay in L1/L2)
 _JIT = dict(cache=True, fastmath=False, boundscheck=False, nogil=True, error_model="numpy")
@@ -125,3 +127,31 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, out):
                                 ix = ox * sw - pw + j * dw
                                 if 0 <= ix < w_:
                                     out[n, c, iy, ix] += cols[r, base + ox]
+
+
+@numba.njit(**_JIT)
+def leaky_relu(x, slope, out):
+    """``out = x if x > 0 else x * slope`` elementwise over 1-d arrays (``slope`` of their dtype): one
+    compare and one IEEE multiply per element, as ATen's kernel, so the same bits (NaN, -0.0 included)."""
+    for i in range(x.size):
+        v = x[i]
+        out[i] = v if v > 0 else v * slope
+
+
+@numba.njit(**_JIT)
+def leaky_relu_backward(x, grad, slope, out):
+    """``out = grad if x > 0 else grad * slope`` elementwise over 1-d arrays: ATen's
+    ``leaky_relu_backward`` (of the input, not the result)."""
+    for i in range(x.size):
+        out[i] = grad[i] if x[i] > 0 else grad[i] * slope
+
+
+@numba.njit(**_JIT)
+def relu_backward(result, grad, out):
+    """``out = 0 if result <= 0 else grad`` elementwise over 1-d arrays: ATen's ``threshold_backward``
+    at threshold 0, as ReLU's backward (a NaN result passes its gradient through)."""
+    for i in range(result.size):
+        if result[i] <= 0:
+            out[i] = 0
+        else:
+            out[i] = grad[i]

@@ -21,6 +21,7 @@ from typing import Sequence
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganaudit.axes.activations import relu
 from ganaudit.axes.archs.base import ARCHS, Arch, Discriminator, Generator, scaled
 from ganaudit.axes.archs.init import init_layer
 from ganaudit.axes.fixed_conv import Conv2d
@@ -111,8 +112,8 @@ class ResBlock(nn.Module):
         self.conv2 = _Resample(conv(c_out, c_out), scale2, literal_unpool)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv1(self.norm1(x).relu())
-        h = self.conv2(self.norm2(h).relu())
+        h = self.conv1(relu(self.norm1(x)))
+        h = self.conv2(relu(self.norm2(h)))
         return h + self.shortcut(x)
 
 
@@ -145,7 +146,7 @@ class ResNetGenerator(Generator):
     def forward(self, z: Tensor) -> Tensor:
         h = self.linear(z).view(z.shape[0], self.c0, 4, 4)  # [B, C0, 4, 4]
         h = self.blocks(h)  # [B, C_last, R, R]
-        return self.conv(self.norm(h).relu()).sigmoid()  # [B, 3, R, R] in [0, 1]
+        return self.conv(relu(self.norm(h))).sigmoid()  # [B, 3, R, R] in [0, 1]
 
 
 class ResNetDiscriminator(Discriminator):
@@ -160,7 +161,7 @@ class ResNetDiscriminator(Discriminator):
         self.linear = norm.wrap(init_layer(nn.Linear(c_last, 1), "linear", init))
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.blocks(x).relu().mean(dim=(2, 3))  # [B, C_last]
+        h = relu(self.blocks(x)).mean(dim=(2, 3))  # [B, C_last]
         return self.linear(h)[:, 0]  # [B]
 
 

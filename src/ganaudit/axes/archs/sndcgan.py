@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ganaudit.axes.activations import LeakyReLU, ReLU, relu
 from ganaudit.axes.archs.base import ARCHS, Arch, Discriminator, Generator, scaled
 from ganaudit.axes.archs.init import init_layer
 from ganaudit.axes.fixed_conv import Conv2d, ConvTranspose2d
@@ -45,7 +46,7 @@ class SNDCGANDiscriminator(Discriminator):
         for c, k, s in D_CONVS:
             c_out = scaled(c, width)
             conv = init_layer(Conv2d(c_in, c_out, k, stride=s, padding=1), "sn_conv", init)
-            layers += [norm.wrap(conv), nn.LeakyReLU(LRELU_SLOPE)]
+            layers += [norm.wrap(conv), LeakyReLU(LRELU_SLOPE)]
             c_in = c_out
         self.features = nn.Sequential(*layers)
         side = resolution // 8
@@ -72,13 +73,13 @@ class SNDCGANGenerator(Generator):
         for c in (256, 128, 64):
             c_out = scaled(c, width)
             deconv = init_layer(ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), "deconv", init)
-            blocks += [deconv, BatchNorm2d(c_out, eps=G_BN_EPS, momentum=BN_MOMENTUM), nn.ReLU()]
+            blocks += [deconv, BatchNorm2d(c_out, eps=G_BN_EPS, momentum=BN_MOMENTUM), ReLU()]
             c_in = c_out
         blocks.append(init_layer(ConvTranspose2d(c_in, 3, 3, stride=1, padding=1), "deconv", init))
         self.blocks = nn.Sequential(*blocks)
 
     def forward(self, z: Tensor) -> Tensor:
-        h = self.bn0(self.linear(z)).relu()  # [B, (R/8)^2 * 512w]
+        h = relu(self.bn0(self.linear(z)))  # [B, (R/8)^2 * 512w]
         h = h.view(z.shape[0], self.c0, self.side, self.side)  # [B, 512w, R/8, R/8]
         return (self.blocks(h).tanh() + 1.0) / 2.0  # [B, 3, R, R] in [0, 1]
 
