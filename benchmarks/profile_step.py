@@ -55,7 +55,7 @@ KINDS = (
     ("linear / GEMM", r"addmm|aten::mm$|aten::bmm|aten::matmul|aten::linear"),
     ("spectral norm (mv, norm)", r"addmv|aten::mv$|aten::dot|vector_norm|aten::normalize"),
     ("batch norm", r"batch_norm|var_mean"),
-    ("activations", r"leaky_relu|relu|threshold|tanh|clamp|hardtanh"),
+    ("activations", r"leaky_relu|relu|ReLU|threshold|tanh|clamp|hardtanh"),
     ("optimizer (foreach)", r"_foreach|lerp|Optimizer"),
     ("memory (fill, copy, empty)", r"fill_|copy_|empty|zero_|clone|contiguous|to$|_to_copy|resize"),
     ("loss and reductions", r"sum|mean|softplus|neg|rsub|aten::sub|aten::add|aten::mul|aten::div"),
