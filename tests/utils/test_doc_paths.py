@@ -89,7 +89,8 @@ def test_the_checks_find_what_they_look_for():
 
 # "issue", "session" or "habit" and a number: a development diary's words, which a reader cannot open.
 DIARY = re.compile(r"\b(?:[Ii]ssues?|[Ss]ession|[Hh]abit)s? #?\d+")
-SPOKEN = ["README.md", "CHANGELOG.md", "dvc.yaml", "params.yaml", "docs", "benchmarks", "tests", "conf", "src"]
+SPOKEN = ["README.md", "CHANGELOG.md", "dvc.yaml", "params.yaml", "pyproject.toml", "data.dvc", ".dvcignore", "docs",
+          "benchmarks", "tests", "conf", "src", "weights", "audits", "scripts", ".ci"]
 
 
 def _diary_lines() -> list[str]:
@@ -98,7 +99,8 @@ def _diary_lines() -> list[str]:
         base = ROOT / top
         files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
         for path in files:
-            if path.suffix not in (".md", ".py", ".yaml", ".yml", ".txt", ".toml") or path.name == "landscape-spec.md":
+            if (path.suffix not in (".md", ".py", ".yaml", ".yml", ".txt", ".toml", ".sh", ".dvc", ".dvcignore", "")
+                    or path.name == "landscape-spec.md" or "__pycache__" in path.parts):
                 continue
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 if DIARY.search(line):
