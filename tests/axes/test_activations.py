@@ -108,6 +108,9 @@ def test_layers_and_where_the_kernels_are_used(monkeypatch):
     monkeypatch.setattr(act, "_aten_scalar", lambda: True)
     assert lrelu(x).grad_fn.name().endswith("_LeakyReLUBackward") and relu(x).grad_fn.name().endswith("_ReLUBackward")
     assert not act.uses_numba_kernel(x.to(torch.bfloat16)) and not act.uses_numba_kernel(x.half())
+    traced = torch.jit.trace(nn.Sequential(act.LeakyReLU(0.1), act.ReLU()), x.detach())  # ATen's ops, savable
+    assert "aten::leaky_relu" in str(traced.inlined_graph) and "aten::relu" in str(traced.inlined_graph)
+    assert torch.equal(traced(x.detach()), F.relu(F.leaky_relu(x.detach(), 0.1)))
     assert act.LeakyReLU(0.1, inplace=True)(x.detach().clone()).equal(F.leaky_relu(x.detach(), 0.1))
 
 

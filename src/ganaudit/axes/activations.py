@@ -31,8 +31,10 @@ def _aten_scalar() -> bool:
 
 
 def uses_numba_kernel(x: Tensor) -> bool:
-    """Whether :func:`leaky_relu` and :func:`relu` take the numba kernels for ``x``."""
-    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and _aten_scalar()
+    """Whether :func:`leaky_relu` and :func:`relu` take the numba kernels for ``x`` (not while
+    ``torch.jit.trace`` records a model: a traced graph keeps ATen's ops, which it can save)."""
+    return (x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and _aten_scalar()
+            and not torch.jit.is_tracing())
 
 
 def _flat(t: Tensor) -> np.ndarray:
