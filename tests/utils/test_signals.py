@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from ganaudit.utils.errors import Interrupted
+from ganaudit.utils.errors import ConfigError, Interrupted
 from ganaudit.utils.exits import run_cli
 from ganaudit.utils.signals import deferred, interruptible, pending, raise_pending
 
@@ -39,3 +39,22 @@ def test_run_cli_reports_one_line_and_returns_128_plus_signum(capsys):
 
     assert run_cli(body) == 143
     assert capsys.readouterr().err == "interrupted: stopped by SIGTERM\n"
+
+
+def test_run_cli_calls_on_refused_before_reporting_a_refusal_only(capsys):
+    calls = []
+
+    def refuse():
+        raise ConfigError("option 'x' = 1: expected 2")
+
+    def interrupted():
+        raise Interrupted(signal.SIGTERM, "stopped")
+
+    def on_refused():
+        calls.append(capsys.readouterr().err)  # what was reported by then
+
+    assert run_cli(refuse, on_refused=on_refused) == 2 and calls == [""]  # before the error line
+    assert capsys.readouterr().err == "error: option 'x' = 1: expected 2\n"
+    assert run_cli(interrupted, on_refused=on_refused) == 143 and len(calls) == 1  # kept what it did
+    assert run_cli(lambda: 3, on_refused=on_refused) == 3 and run_cli(lambda: None, on_refused=on_refused) == 0
+    assert len(calls) == 1

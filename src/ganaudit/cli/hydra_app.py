@@ -22,9 +22,8 @@ from typing import Any, Callable
 
 from ganaudit.training.config import compose, run_dir, validate
 from ganaudit.utils.conf import CONF_ENV, conf_dir
-from ganaudit.utils.errors import ConfigError, GanauditError, Interrupted
-from ganaudit.utils.exits import EXIT_USAGE, exit_code, report
-from ganaudit.utils.signals import interruptible
+from ganaudit.utils.errors import ConfigError, GanauditError
+from ganaudit.utils.exits import EXIT_USAGE, exit_code, report, run_cli
 
 PACKAGE_CONF = "pkg://ganaudit.conf"
 
@@ -51,17 +50,8 @@ def hydra_app(config_name: str) -> Callable[[Callable], Callable[[], None]]:
 
     def wrap(body: Callable) -> Callable[..., None]:
         def run(cfg, under_hydra: bool) -> None:
-            try:
-                with interruptible():
-                    code = body(cfg)
-            except GanauditError as exc:
-                if under_hydra:
-                    _remove_refused_output_dir()
-                report(str(exc))
-                sys.exit(exit_code(exc))
-            except Interrupted as exc:  # what was done is recorded (a run's result.json): nothing removed
-                report(str(exc), prefix="interrupted: ")
-                sys.exit(exc.exit_code)
+            # an interrupted command keeps what it did (a run's result.json); a refused one leaves nothing
+            code = run_cli(body, cfg, on_refused=_remove_refused_output_dir if under_hydra else None)
             if code:
                 sys.exit(code)
 

@@ -40,14 +40,17 @@ def report(message: str, prefix: str = "error: ") -> None:
     sys.stderr.flush()
 
 
-def run_cli(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
+def run_cli(fn: Callable[..., Any], *args: Any, on_refused: Callable[[], None] | None = None, **kwargs: Any) -> int:
     """Call ``fn``; return its int result (None -> 0), or the exit code of an anticipated error after
-    reporting it in one line. SIGTERM / SIGINT during ``fn`` end it as :class:`Interrupted`: one line
-    ``interrupted: ...`` and ``128 + signum``. Unexpected exceptions propagate with their traceback."""
+    reporting it in one line (``on_refused()`` first, when given: e.g. removing what the refused command
+    made). SIGTERM / SIGINT during ``fn`` end it as :class:`Interrupted`: one line ``interrupted: ...``
+    and ``128 + signum``, nothing removed. Unexpected exceptions propagate with their traceback."""
     try:
         with interruptible():
             code = fn(*args, **kwargs)
     except GanauditError as exc:
+        if on_refused is not None:
+            on_refused()
         report(str(exc))
         return exit_code(exc)
     except Interrupted as exc:
