@@ -32,8 +32,8 @@ def digits_data(tmp_path_factory) -> Path:
     return root
 
 
-def _cmd(root: Path, data: Path) -> list[str]:
-    overrides = tiny_overrides(root, f"paths.data={data}", d_steps=D_STEPS)
+def _cmd(root: Path, data: Path, *extra: str) -> list[str]:
+    overrides = tiny_overrides(root, f"paths.data={data}", *extra, d_steps=D_STEPS)
     return [sys.executable, "-m", "ganaudit.train", *overrides]
 
 
@@ -41,8 +41,8 @@ def _start(root: Path, data: Path) -> subprocess.Popen:
     return subprocess.Popen(_cmd(root, data), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _run(root: Path, data: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(_cmd(root, data), cwd=REPO, capture_output=True, text=True, timeout=300)
+def _run(root: Path, data: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(_cmd(root, data, *extra), cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
 def _wait_for_checkpoint(root: Path, proc: subprocess.Popen, step: int) -> Path:
@@ -106,7 +106,8 @@ def test_a_second_training_of_the_same_run_is_refused_and_a_killed_holder_does_n
     rdir = _wait_for_checkpoint(tmp_path, first, 2)
     os.kill(first.pid, signal.SIGSTOP)  # held mid-run (else it may finish before the second has started)
     before = {p: p.read_bytes() for p in rdir.rglob("*") if p.is_file()}
-    second = _run(tmp_path, digits_data)
+    # the same run (progress_bar is not hashed), so the same directory; its .hydra/overrides.yaml would differ
+    second = _run(tmp_path, digits_data, "trainer.progress_bar=true")
     assert {p: p.read_bytes() for p in rdir.rglob("*") if p.is_file()} == before  # the refused run wrote nothing
     assert second.returncode == 1 and second.stdout == "" and second.stderr.count("\n") == 1, second.stderr
     err = second.stderr

@@ -3,6 +3,7 @@ exit, and no stale lock after the holder is killed."""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 from ganaudit.utils.errors import GanauditError, LockedError
 from ganaudit.utils.exits import exit_code
-from ganaudit.utils.locks import exclusive, holder_of, lock_paths
+from ganaudit.utils.locks import check_free, exclusive, holder_of, lock_paths
 
 
 def test_second_holder_is_refused_naming_the_holder_and_nothing_is_written_inside(tmp_path):
@@ -30,6 +31,22 @@ def test_second_holder_is_refused_naming_the_holder_and_nothing_is_written_insid
     assert "command: " in msg and "(see the docs)" in msg and "releases the lock by itself" in msg
     assert isinstance(err.value, GanauditError) and exit_code(err.value) == 1
     assert holder_of(store) is None and not lock_paths(store)[1].exists()   # details removed on release
+
+
+def test_check_free_refuses_while_held_and_writes_nothing(tmp_path):
+    store = tmp_path / "store"
+    check_free(store)  # never held: no lock file, and none made
+    assert list(tmp_path.iterdir()) == []
+    with exclusive(store, what="run directory"):
+        with pytest.raises(LockedError, match=re.escape(f"run directory '{store}' is in use by another process (pid ")):
+            check_free(store, what="run directory")
+        before = {p: p.read_bytes() for p in tmp_path.iterdir()}
+        with pytest.raises(LockedError):
+            check_free(store)
+        assert {p: p.read_bytes() for p in tmp_path.iterdir()} == before  # the holder's files untouched
+    check_free(store)  # released: free again (the lock file stays, as after any holder)
+    with exclusive(store):  # and the check took nothing with it
+        pass
 
 
 def test_released_on_exception_and_reusable(tmp_path):

@@ -20,10 +20,11 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from ganaudit.training.config import compose, run_dir, validate
+from ganaudit.training.config import RUN_LOCK_HINT, compose, run_dir, validate
 from ganaudit.utils.conf import CONF_ENV, conf_dir
 from ganaudit.utils.errors import ConfigError, GanauditError
 from ganaudit.utils.exits import EXIT_USAGE, exit_code, report, run_cli
+from ganaudit.utils.locks import check_free
 
 PACKAGE_CONF = "pkg://ganaudit.conf"
 
@@ -132,8 +133,9 @@ def _hydra_run_dir(args: list[str]) -> str | None:
 
 def preflight_hydra_run(cfg, args: list[str]) -> None:
     """For a training run, before Hydra makes its run directory: the device it asks for exists, the
-    model fits in memory (:mod:`ganaudit.training.checks`) and the run directory (or ``hydra.run.dir``)
-    can be created."""
+    model fits in memory (:mod:`ganaudit.training.checks`), the run directory (or ``hydra.run.dir``)
+    can be created, and no other process is training the same run (whose ``.hydra/`` Hydra would
+    otherwise rewrite before the training refuses)."""
     # deferred: these import torch; a usage error above is refused without it
     from ganaudit.training.checks import check_machine
     from ganaudit.utils.io import check_writable
@@ -141,6 +143,8 @@ def preflight_hydra_run(cfg, args: list[str]) -> None:
     check_machine(cfg)
     where = _hydra_run_dir(args) or run_dir(cfg)
     check_writable(where, "run directory")
+    # another training of this run: refused before Hydra writes into its .hydra/
+    check_free(run_dir(cfg), what="run directory", hint=RUN_LOCK_HINT)
     _note_missing_parents(Path(where))
 
 

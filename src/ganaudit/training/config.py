@@ -296,6 +296,8 @@ def run_dir(cfg: DictConfig) -> Path:
 
 
 RUN_DIR_RESOLVER = "ganaudit.run_dir"
+# added to the refusal of a training whose run directory another process holds (ganaudit.utils.locks)
+RUN_LOCK_HINT = " (rerunning the same command after it ends resumes or returns the run)"
 STOP_STEP_RESOLVER = "ganaudit.stop_step"
 
 

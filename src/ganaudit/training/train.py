@@ -36,7 +36,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from ganaudit.metrics.grids import step_grid_writer
 from ganaudit.metrics.provenance import summarize
 from ganaudit.training.checks import DEVICE_ENV, preflight_train
-from ganaudit.training.config import config_hash, run_dir, to_plain, validate
+from ganaudit.training.config import RUN_LOCK_HINT, config_hash, run_dir, to_plain, validate
 from ganaudit.training.lit.callbacks import InterruptAtStep, read_eval_index
 from ganaudit.training.lit.factory import build_callbacks, build_loggers
 from ganaudit.training.lit.gan_module import GANModule
@@ -136,9 +136,6 @@ def train(
     preflight_train(cfg, rdir, need_data=datamodule is None, check_protocol=evaluate_fn is None)
     with exclusive(rdir, what="run directory", hint=RUN_LOCK_HINT):
         return _train_locked(cfg, rdir, t0, settings, eval_cb, datamodule, callbacks)
-
-
-RUN_LOCK_HINT = " (rerunning the same command after it ends resumes or returns the run)"
 
 
 def _train_locked(cfg: DictConfig, rdir: Path, t0: float, settings: dict, eval_cb: dict | None,

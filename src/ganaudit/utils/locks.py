@@ -37,7 +37,7 @@ try:  # deferred: fcntl is POSIX-only
 except ImportError:  # Windows
     fcntl = None
 
-__all__ = ["exclusive", "lock_paths", "holder_of"]
+__all__ = ["exclusive", "check_free", "lock_paths", "holder_of"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,33 @@ def _write_holder(details: Path) -> None:
     os.replace(tmp, details)
 
 
+def _locked(path: str | Path, what: str, hint: str) -> LockedError:
+    return LockedError(
+        f"{what} '{Path(path).absolute()}' is in use by another process ({_describe(holder_of(path))}); "
+        f"two writers at once would duplicate or mix its records: wait until that process ends, "
+        f"or stop it{hint}; a killed holder releases the lock by itself")
+
+
+def check_free(path: str | Path, *, what: str = "directory", hint: str = "") -> None:
+    """LockedError (the message of :func:`exclusive`) if another process holds ``path`` now; writes
+    nothing (a missing lock file means no holder). For refusing early: the holder may change at once,
+    so the writer still takes :func:`exclusive`."""
+    if fcntl is None:
+        return
+    try:
+        fd = os.open(lock_paths(path)[0], os.O_RDONLY)
+    except OSError:  # no lock file (never held), or unreadable: exclusive() decides later
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _locked(path, what, hint) from None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def exclusive(path: str | Path, *, what: str = "directory", hint: str = "") -> Iterator[Path]:
     """Hold the lock of directory ``path`` for the block; yields the lock file's path.
@@ -96,10 +123,7 @@ def exclusive(path: str | Path, *, what: str = "directory", hint: str = "") -> I
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise LockedError(
-                f"{what} '{Path(path).absolute()}' is in use by another process ({_describe(holder_of(path))}); "
-                f"two writers at once would duplicate or mix its records: wait until that process ends, "
-                f"or stop it{hint}; a killed holder releases the lock by itself") from None
+            raise _locked(path, what, hint) from None
         _write_holder(details)
         try:
             yield lock
