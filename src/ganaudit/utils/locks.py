@@ -83,7 +83,9 @@ def _locked(path: str | Path, what: str, hint: str) -> LockedError:
 def check_free(path: str | Path, *, what: str = "directory", hint: str = "") -> None:
     """LockedError (the message of :func:`exclusive`) if another process holds ``path`` now; writes
     nothing (a missing lock file means no holder). For refusing early: the holder may change at once,
-    so the writer still takes :func:`exclusive`."""
+    so the writer still takes :func:`exclusive`. flock cannot be tested without taking it, so the check
+    holds the lock for an instant: a writer whose :func:`exclusive` falls in that instant is refused as
+    if the checking process held the directory (of two commands starting at once, one still runs)."""
     if fcntl is None:
         return
     try:
