@@ -62,6 +62,7 @@ def _step_times(conv_kernels: str, steps: int, rounds: int) -> dict:
     from ganaudit.axes.fixed_conv import set_conv_kernels
     from ganaudit.axes.losses import LOSSES
     from ganaudit.axes.optim import make_adam
+    from ganaudit.training.lit.steps import plain_step
 
     n, rows, loss_fn, gen = 32, torch.rand(512, 3, 32, 32), LOSSES.get("hinge"), np.random.default_rng(0)
     torch.manual_seed(0)
@@ -70,20 +71,9 @@ def _step_times(conv_kernels: str, steps: int, rounds: int) -> dict:
         set_conv_kernels(net, conv_kernels)
     opt_d, opt_g = (make_adam("tf1", m.parameters(), lr=1e-3, betas=(0.5, 0.9), eps=1e-8) for m in (D, G))
 
-    def step():
+    def step():  # the D and G updates of the training loop, without Lightning
         real, z = rows[torch.from_numpy(gen.integers(0, 512, n))], sample_z(n, 128)
-        with torch.no_grad():
-            fake = G(z)
-        terms = loss_fn(D(real), D(fake))
-        opt_d.zero_grad(set_to_none=True)
-        terms.d.backward()
-        opt_d.step()
-        D.requires_grad_(False)
-        g_loss = loss_fn(None, D(G(z))).g
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        D.requires_grad_(True)
+        plain_step(G, D, loss_fn, None, 0.0, real, z, opt_d, opt_g)
 
     numba_on, times = activations.uses_numba_kernel, {"ATen": [], "numba": []}
     try:

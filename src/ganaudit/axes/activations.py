@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganaudit.axes.fixed_conv import kernels
+
 __all__ = ["LeakyReLU", "ReLU", "leaky_relu", "relu", "uses_numba_kernel"]
 
 
@@ -44,8 +46,6 @@ def _flat(t: Tensor) -> np.ndarray:
 class _LeakyReLU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, slope: float) -> Tensor:
-        from ganaudit.axes.fixed_conv import kernels
-
         out, xs = torch.empty_like(x, memory_format=torch.contiguous_format), _flat(x)
         kernels().leaky_relu(xs, xs.dtype.type(slope), _flat(out))  # the slope rounded to x's dtype, as ATen
         ctx.save_for_backward(x)
@@ -54,10 +54,8 @@ class _LeakyReLU(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        from ganaudit.axes.fixed_conv import kernels
-
         (x,) = ctx.saved_tensors
-        if torch.is_grad_enabled() or grad.dtype != x.dtype:  # create_graph: a differentiable backward
+        if torch.is_grad_enabled():  # create_graph: a differentiable backward
             return torch.ops.aten.leaky_relu_backward(grad, x, ctx.slope, False), None
         out, xs = torch.empty_like(x, memory_format=torch.contiguous_format), _flat(x)
         kernels().leaky_relu_backward(xs, _flat(grad), xs.dtype.type(ctx.slope), _flat(out))
@@ -73,10 +71,8 @@ class _ReLU(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        from ganaudit.axes.fixed_conv import kernels
-
         (out,) = ctx.saved_tensors
-        if torch.is_grad_enabled() or grad.dtype != out.dtype:  # create_graph: a differentiable backward
+        if torch.is_grad_enabled():  # create_graph: a differentiable backward
             return torch.ops.aten.threshold_backward(grad, out, 0)
         gx = torch.empty_like(out, memory_format=torch.contiguous_format)
         kernels().relu_backward(_flat(out), _flat(grad), _flat(gx))
