@@ -31,10 +31,14 @@ def _sequence(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return c
 
 
-@pytest.mark.parametrize("m, k, n", [(1, 1, 1), (4, 4, 256), (7, 150, 300), (19, 3, 513), (9, 1030, 17)])
+@pytest.mark.parametrize("m, k, n", [(1, 1, 1), (4, 4, 256), (7, 150, 300), (19, 3, 513), (9, 1030, 17),
+                                     (6, 300, 8), (13, 70, 16), (11, 33, 29), (9, 40, 64), (5, 7, 63), (3, 2, 65)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gemm_is_the_term_sequence_bit_for_bit(m, k, n, dtype):
-    """Row blocks of 4 and 1, k unrolled by 4 with a remainder, column blocks of 256 with a remainder."""
+    """The streaming loop (more than NARROW_COLUMNS columns, or float64): row blocks of 4 and 1, k unrolled
+    by 4 with a remainder, column blocks of 256 with a remainder; the register tiles (float32, at most
+    NARROW_COLUMNS columns): 4x16 and 8x8 tiles with row remainders, single rows of 8, and the last
+    ``n % 8`` columns."""
     rng = np.random.default_rng(m * 1000 + k)
     a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
     c = np.zeros((m, n), dtype)
@@ -161,14 +165,18 @@ def _state_digest() -> str:
 
 def _vector_registers() -> dict:
     """Which vector registers (and whether fused multiply-adds) the GEMM's machine code uses, as this
-    process's numba compiles it (a fresh compile of the same source, so the answer is not a cached one)."""
+    process's numba compiles it (a fresh compile of the same source, so the answer is not a cached one;
+    the tiles' helpers are compiled fresh too where the process has its own numba cache, as the
+    instruction-set test's subprocesses do)."""
     import re
 
     import numba
 
-    gemm = numba.njit(fastmath=False, boundscheck=False, error_model="numpy")(fk.gemm_acc.py_func)
-    gemm(np.ones((5, 6), np.float32), np.ones((6, 300), np.float32), np.zeros((5, 300), np.float32))
-    asm = gemm.inspect_asm(gemm.signatures[0])
+    asm = ""
+    for kernel, n in ((fk._gemm_stream, 300), (fk._gemm_tiles, 24)):  # the streaming loop, the register tiles
+        gemm = numba.njit(fastmath=False, boundscheck=False, error_model="numpy")(kernel.py_func)
+        gemm(np.ones((9, 6), np.float32), np.ones((6, n), np.float32), np.zeros((9, n), np.float32))
+        asm += gemm.inspect_asm(gemm.signatures[0])
     return {reg: bool(re.search(rf"%{reg}\d", asm)) for reg in ("xmm", "ymm", "zmm")} | {
         "fma": bool(re.search(r"vfn?m(add|sub)", asm))}
 
@@ -242,16 +250,64 @@ def test_the_option_keeps_earlier_hashes_and_is_refused_on_a_gpu():
         validate(compose([*base, "arch.conv_kernels=mkl"]))
 
 
-def test_the_weight_gradient_is_the_same_with_the_forwards_columns_kept_or_redone(monkeypatch):
-    g = torch.Generator().manual_seed(3)
-    x = torch.randn(2, 3, 9, 9, generator=g, requires_grad=True)
-    w = torch.randn(5, 3, 4, 4, generator=g, requires_grad=True)
-    grad = torch.randn(2, 5, 4, 4, generator=g)
+def _im2col(x: np.ndarray, k: int, s: int, p: int, d: int, ho: int, wo: int) -> np.ndarray:
+    """``[C*k*k, N*ho*wo]``: row (c, i, j), column (n, oy, ox), zero outside ``x`` (numpy, by hand)."""
+    n, c, h, w = x.shape
+    padded = np.zeros((n, c, h + 2 * p + k * d, w + 2 * p + k * d), x.dtype)
+    padded[:, :, p:p + h, p:p + w] = x
+    rows = [padded[:, ci, i * d:i * d + s * ho:s, j * d:j * d + s * wo:s].reshape(-1)
+            for ci in range(c) for i in range(k) for j in range(k)]
+    return np.stack(rows)
 
-    def grads():
-        return torch.autograd.grad(fc.conv2d(x, w, None, 2, 1), (x, w), grad)
 
-    kept = grads()
-    monkeypatch.setattr(fc, "KEEP_COLS_BYTES", 0)  # every im2col redone in the backward
-    redone = grads()
-    assert all(torch.equal(a, b) for a, b in zip(kept, redone, strict=True))
+def _col2im(cols: np.ndarray, shape, k: int, s: int, p: int, d: int, ho: int, wo: int) -> np.ndarray:
+    """The adjoint of :func:`_im2col`: each row (c, i, j) added onto its pixels, rows in order."""
+    n, c, h, w = shape
+    padded = np.zeros((n, c, h + 2 * p + k * d, w + 2 * p + k * d), cols.dtype)
+    r = 0
+    for ci in range(c):
+        for i in range(k):
+            for j in range(k):
+                padded[:, ci, i * d:i * d + s * ho:s, j * d:j * d + s * wo:s] += cols[r].reshape(n, ho, wo)
+                r += 1
+    return padded[:, :, p:p + h, p:p + w]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, c, h, o, k, s, p, d", [(3, 3, 7, 10, 3, 1, 1, 1), (2, 4, 8, 17, 4, 2, 1, 1),
+                                                    (2, 2, 9, 8, 3, 2, 2, 2), (4, 5, 4, 70, 2, 1, 0, 1)])
+def test_convolutions_are_im2col_and_the_term_sequence_bit_for_bit(n, c, h, o, k, s, p, d, dtype):
+    """Sample by sample in the kernels, yet each output is the one-batch recipe's bits, computed here by
+    numpy: the forward ``W @ im2col(x)``, the input gradient ``col2im(W^T @ grad)`` (pixels summed in
+    the order (c, i, j)), the weight gradient ``im2col(x) @ grad`` with terms in the order (n, oy, ox);
+    the transposed convolution the same with the roles swapped. Output channels of 10, 17 and 70 take
+    the register tiles (8 + 2 columns, 16 + 1, none: more than NARROW_COLUMNS) and the streaming loop."""
+    rng = np.random.default_rng(n * 1000 + o)
+    x = rng.standard_normal((n, c, h, h)).astype(dtype)
+    w = rng.standard_normal((o, c, k, k)).astype(dtype)
+    ho = (h + 2 * p - d * (k - 1) - 1) // s + 1
+    grad = rng.standard_normal((n, o, ho, ho)).astype(dtype)
+    xt, wt, gradt = (torch.from_numpy(a).requires_grad_(a is not grad) for a in (x, w, grad))
+    y = fc.conv2d(xt, wt, None, s, p, d)
+    gx, gw = torch.autograd.grad(y, (xt, wt), gradt)
+
+    def batch_first(t):  # [O, (n, oy, ox)] -> [N, O, oy, ox]
+        return t.reshape(t.shape[0], n, ho, ho).transpose(1, 0, 2, 3)
+
+    cols = _im2col(x, k, s, p, d, ho, ho)
+    g = grad.transpose(1, 0, 2, 3).reshape(o, -1)  # [O, (n, oy, ox)]
+    assert np.array_equal(y.detach().numpy(), batch_first(_sequence(w.reshape(o, -1), cols)))
+    assert np.array_equal(gx.numpy(), _col2im(_sequence(w.reshape(o, -1).T.copy(), g), x.shape, k, s, p, d, ho, ho))
+    assert np.array_equal(gw.numpy(), _sequence(cols, g.T.copy()).T.reshape(w.shape))
+
+    if d == 1:  # the transposed convolution from grad's shape back to x's (the adjoint geometry)
+        w2 = rng.standard_normal((o, c, k, k)).astype(dtype)  # [Ci, Co, k, k]
+        xin, win = torch.from_numpy(grad).requires_grad_(), torch.from_numpy(w2).requires_grad_()
+        yt = fc.conv_transpose2d(xin, win, None, s, p)
+        out_grad = rng.standard_normal(tuple(yt.shape)).astype(dtype)
+        gxt, gwt = torch.autograd.grad(yt, (xin, win), torch.from_numpy(out_grad))
+        gcols = _im2col(out_grad, k, s, p, 1, ho, ho)  # [Co*k*k, (n, oy, ox)]
+        assert np.array_equal(yt.detach().numpy(), _col2im(_sequence(w2.reshape(o, -1).T.copy(), g), yt.shape,
+                                                           k, s, p, 1, ho, ho))
+        assert np.array_equal(gxt.numpy(), batch_first(_sequence(w2.reshape(o, -1), gcols)))
+        assert np.array_equal(gwt.numpy(), _sequence(gcols, g.T.copy()).T.reshape(w2.shape))

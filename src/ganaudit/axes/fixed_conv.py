@@ -3,13 +3,13 @@
 A convolution is an im2col (a copy), a matrix product, and a col2im (sums in a fixed loop order).
 Portable mode runs PyTorch's, whose product is MKL's SSE2 branch (``MKL_CBWR=COMPATIBLE``): its bits do
 not depend on the CPU, its speed is that of 2004. Here all three are numba loops
-(ganaudit.axes.fixed_kernels), the product being :func:`~ganaudit.axes.fixed_kernels.gemm_acc`, whose
-every output is the float32 sequence ``(...((0 + a[0]*b[0]) + a[1]*b[1]) + ...)``, one IEEE multiply
-and one IEEE add per term in order, vectorized across outputs only and compiled without fast-math: the
-same bits whatever instruction set numba compiles for (SSE2, AVX2, AVX-512), checked by
-tests/axes/test_fixed_conv.py against numpy evaluating that sequence and against baseline-x86-64 and
-Haswell builds. On the demo's step it takes 0.8x the time of portable PyTorch's convolutions
-(benchmarks/bench_fixed_order_conv.py; RESULTS.md).
+(ganaudit.axes.fixed_kernels), run one sample at a time in cache, the product being
+:func:`~ganaudit.axes.fixed_kernels.gemm_acc`, whose every output is the float32 sequence
+``(...((0 + a[0]*b[0]) + a[1]*b[1]) + ...)``, one IEEE multiply and one IEEE add per term in order
+(a weight gradient's terms in the order (n, oy, ox)), vectorized across outputs only and compiled
+without fast-math: the same bits whatever instruction set numba compiles for (SSE2, AVX2, AVX-512),
+checked by tests/axes/test_fixed_conv.py against numpy evaluating that sequence and against
+baseline-x86-64 and Haswell builds. Timings: benchmarks/bench_fixed_order_conv.py (RESULTS.md).
 
 Chosen per run by ``arch.conv_kernels`` (``aten``, the default: PyTorch's; ``fixed_order``: these), set
 on every :class:`Conv2d` / :class:`ConvTranspose2d` of a model by :func:`set_conv_kernels`. These are
@@ -33,9 +33,6 @@ __all__ = ["CONV_KERNELS", "conv2d", "conv_transpose2d", "Conv2d", "ConvTranspos
            "kernels"]
 
 CONV_KERNELS = ("aten", "fixed_order")
-# A convolution keeps its forward's im2col (9-16x its input's memory) for the weight gradient when it
-# is at most this large, and redoes it in the backward otherwise (the same bits either way).
-KEEP_COLS_BYTES = 64 << 20
 
 
 @cache
@@ -65,38 +62,14 @@ def _geometry(k_hw, stride, padding, dilation, out_hw) -> tuple[int, ...]:
     return (*k_hw, *stride, *padding, *dilation, *out_hw)
 
 
-def _cols(x: Tensor, geo) -> np.ndarray:
-    n, c = x.shape[:2]
-    kh, kw, ho, wo = geo[0], geo[1], geo[8], geo[9]
-    out = torch.empty(c * kh * kw, n * ho * wo, dtype=x.dtype).numpy()
-    kernels().im2col(_np(x), *geo, out)
-    return out
-
-
-def _pixels(t: Tensor) -> Tensor:
-    """``[N, C, H, W]`` -> ``[N*H*W, C]`` (a copy): one row per pixel, in (n, y, x) order."""
-    return t.permute(0, 2, 3, 1).reshape(-1, t.shape[1]).contiguous()
-
-
-def _fold(cols: Tensor, shape, geo) -> Tensor:
-    out = torch.zeros(shape, dtype=cols.dtype)
-    kernels().col2im(_np(cols), *geo, out.numpy())
-    return out
-
-
-def _channels_first(t: Tensor) -> Tensor:
-    """``[N, C, H, W]`` -> ``[C, N*H*W]`` (a copy)."""
-    return t.transpose(0, 1).reshape(t.shape[1], -1).contiguous()
-
-
-def _batch_first(t: Tensor, n: int, h: int, w: int) -> Tensor:
-    """``[C, N*H*W]`` -> ``[N, C, H, W]`` (a copy)."""
-    return t.view(t.shape[0], n, h, w).transpose(0, 1).contiguous()
-
-
 def _bias(out: Tensor, bias: Tensor | None) -> Tensor:
     """``out`` (a new tensor of this module's) plus ``bias`` per channel, in place."""
     return out if bias is None else out.add_(bias.view(1, -1, 1, 1))
+
+
+def _flat(t: Tensor) -> np.ndarray:
+    """``[N, C, H, W]`` as a C-contiguous numpy ``[N, C, H*W]`` (a view when ``t`` is contiguous)."""
+    return _np(t).reshape(t.shape[0], t.shape[1], -1)
 
 
 class _Conv2d(torch.autograd.Function):
@@ -107,12 +80,10 @@ class _Conv2d(torch.autograd.Function):
         ho = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
         wo = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
         geo = _geometry((kh, kw), stride, padding, dilation, (ho, wo))
-        cols = _cols(x, geo)
-        out = _batch_first(_mm(weight.reshape(o, -1), cols, x.dtype), n, ho, wo)  # [N, O, Ho, Wo]
+        out = torch.zeros(n, o, ho, wo, dtype=x.dtype)
+        kernels().conv2d_forward(_np(x), _np(weight.reshape(o, -1)), *geo, out.numpy().reshape(n, o, -1))
         ctx.save_for_backward(x, weight, bias)
         ctx.conf = (stride, padding, dilation, geo)
-        # the weight gradient multiplies these columns again: kept for it when small enough
-        ctx.cols = cols if ctx.needs_input_grad[1] and cols.nbytes <= KEEP_COLS_BYTES else None
         return _bias(out, bias)
 
     @staticmethod
@@ -123,19 +94,14 @@ class _Conv2d(torch.autograd.Function):
             return (*_aten_backward(ctx, grad, x, weight, bias, False, stride, padding, dilation, (0, 0)),
                     None, None, None)
         o = weight.shape[0]
-        g = _channels_first(grad)  # [O, N*Ho*Wo]
-        gx = gw = gb = None
-        if ctx.needs_input_grad[0]:
-            gx = _fold(_mm(weight.reshape(o, -1).t(), g, x.dtype), x.shape, geo)
-        if ctx.needs_input_grad[1]:
-            # grad weight^T [C*kh*kw, O] = cols(x) @ pixels(grad): term by term over (n, oy, ox); the
-            # forward's im2col when it was kept (KEEP_COLS_BYTES), else redone
-            cols = ctx.cols if ctx.cols is not None else _cols(x, geo)
-            gw = _mm(cols, _pixels(grad), x.dtype).t().reshape(weight.shape)
-        ctx.cols = None
-        if bias is not None and ctx.needs_input_grad[2]:
-            gb = grad.sum((0, 2, 3))
-        return gx, gw, gb, None, None, None
+        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        gx = torch.zeros(x.shape, dtype=x.dtype) if need_x else torch.zeros(1, 1, 1, 1, dtype=x.dtype)
+        gwt = torch.zeros(weight[0].numel(), o, dtype=x.dtype)  # grad weight^T [C*kh*kw, O]
+        if need_x or need_w:
+            kernels().conv2d_backward(_np(x), _np(weight.reshape(o, -1).t()), _flat(grad), *geo, gx.numpy(),
+                                      gwt.numpy(), need_x, need_w)
+        gb = grad.sum((0, 2, 3)) if bias is not None and ctx.needs_input_grad[2] else None
+        return (gx if need_x else None), (gwt.t().reshape(weight.shape) if need_w else None), gb, None, None, None
 
 
 class _ConvTranspose2d(torch.autograd.Function):
@@ -146,8 +112,8 @@ class _ConvTranspose2d(torch.autograd.Function):
         ho = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1
         wo = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1
         geo = _geometry((kh, kw), stride, padding, dilation, (h, w))  # of the conv it is the adjoint of
-        cols = _mm(weight.reshape(ci, -1).t(), _channels_first(x), x.dtype)  # [Co*kh*kw, N*H*W]
-        out = _fold(cols, (n, co, ho, wo), geo)
+        out = torch.zeros(n, co, ho, wo, dtype=x.dtype)
+        kernels().conv_transpose2d_forward(_flat(x), _np(weight.reshape(ci, -1).t()), *geo, out.numpy())
         ctx.save_for_backward(x, weight, bias)
         ctx.conf = (stride, padding, output_padding, dilation, geo)
         return _bias(out, bias)
@@ -159,17 +125,17 @@ class _ConvTranspose2d(torch.autograd.Function):
         if torch.is_grad_enabled():
             return (*_aten_backward(ctx, grad, x, weight, bias, True, stride, padding, dilation, output_padding),
                     None, None, None, None)
-        n, ci, h, w = x.shape
-        gx = gw = gb = None
-        gcols = _cols(grad, geo)  # [Co*kh*kw, N*H*W]
-        if ctx.needs_input_grad[0]:
-            gx = _batch_first(_mm(weight.reshape(ci, -1), gcols, x.dtype), n, h, w)
-        if ctx.needs_input_grad[1]:
-            # grad weight^T [Co*kh*kw, Ci] = cols(grad) @ pixels(x): term by term over (n, y, x)
-            gw = _mm(gcols, _pixels(x), x.dtype).t().reshape(weight.shape)
-        if bias is not None and ctx.needs_input_grad[2]:
-            gb = grad.sum((0, 2, 3))
-        return gx, gw, gb, None, None, None, None
+        ci = x.shape[1]
+        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        gx = torch.zeros(x.shape, dtype=x.dtype) if need_x else torch.zeros(1, 1, 1, 1, dtype=x.dtype)
+        gwt = torch.zeros(weight[0].numel(), ci, dtype=x.dtype)  # grad weight^T [Co*kh*kw, Ci]
+        if need_x or need_w:
+            kernels().conv_transpose2d_backward(_flat(x), _np(weight.reshape(ci, -1)), _np(grad), *geo,
+                                                gx.numpy().reshape(gx.shape[0], gx.shape[1], -1), gwt.numpy(),
+                                                need_x, need_w)
+        gb = grad.sum((0, 2, 3)) if bias is not None and ctx.needs_input_grad[2] else None
+        return ((gx if need_x else None), (gwt.t().reshape(weight.shape) if need_w else None), gb,
+                None, None, None, None)
 
 
 def _aten_backward(ctx, grad, x, weight, bias, transposed, stride, padding, dilation, output_padding):
