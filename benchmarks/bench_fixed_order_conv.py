@@ -72,17 +72,10 @@ def worker_bits() -> dict:
     wt = torch.randn(8, 4, 4, 4, generator=g, requires_grad=True)
     yt = conv_transpose2d(x, wt, torch.zeros(4, requires_grad=True), 2, 1)
     gxt, gwt = torch.autograd.grad(yt, (x, wt), torch.randn(yt.shape, generator=g))
-    import re
-
-    import numba
-
     from ganaudit.axes import fixed_kernels
 
-    fresh = numba.njit(fastmath=False, boundscheck=False, error_model="numpy")(fixed_kernels.gemm_acc.py_func)
-    fresh(a.numpy(), b.numpy(), np.zeros((19, 700), np.float32))
-    asm = fresh.inspect_asm(fresh.signatures[0])
-    regs = "+".join(r for r in ("xmm", "ymm", "zmm") if re.search(rf"%{r}\d", asm))
-    regs += ", FMA" if re.search(r"vfn?m(add|sub)", asm) else ", no FMA"
+    feats = fixed_kernels.machine_code_features()
+    regs = "+".join(r for r in ("xmm", "ymm", "zmm") if feats[r]) + (", FMA" if feats["fma"] else ", no FMA")
     return {"registers": regs, "gemm": _digest(c), "gemm_equals_sequence": bool(np.array_equal(c.numpy().view(np.int32),
                                                                                 ref.view(np.int32))),
             "conv": _digest(y, gx, gw), "deconv": _digest(yt, gxt, gwt),

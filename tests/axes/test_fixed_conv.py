@@ -163,26 +163,8 @@ def _state_digest() -> str:
     return h.hexdigest()
 
 
-def _vector_registers() -> dict:
-    """Which vector registers (and whether fused multiply-adds) the GEMM's machine code uses, as this
-    process's numba compiles it (a fresh compile of the same source, so the answer is not a cached one;
-    the tiles' helpers are compiled fresh too where the process has its own numba cache, as the
-    instruction-set test's subprocesses do)."""
-    import re
-
-    import numba
-
-    asm = ""
-    for kernel, n in ((fk._gemm_stream, 300), (fk._gemm_tiles, 24)):  # the streaming loop, the register tiles
-        gemm = numba.njit(fastmath=False, boundscheck=False, error_model="numpy")(kernel.py_func)
-        gemm(np.ones((9, 6), np.float32), np.ones((6, n), np.float32), np.zeros((9, n), np.float32))
-        asm += gemm.inspect_asm(gemm.signatures[0])
-    return {reg: bool(re.search(rf"%{reg}\d", asm)) for reg in ("xmm", "ymm", "zmm")} | {
-        "fma": bool(re.search(r"vfn?m(add|sub)", asm))}
-
-
 if __name__ == "__main__":  # the subprocess of the instruction-set test
-    print(json.dumps({"digest": _state_digest(), "registers": _vector_registers()}))
+    print(json.dumps({"digest": _state_digest(), "registers": fk.machine_code_features()}))
 
 
 # NUMBA_CPU_NAME alone keeps the host's features; both name the target (what LLVM may emit)
@@ -205,7 +187,7 @@ def test_the_same_bits_whatever_instruction_set_numba_compiles_for(target, tmp_p
     assert regs["xmm"] and not regs["zmm"] and not regs["fma"]
     assert regs["ymm"] == (target == "haswell")
     assert theirs["digest"] == _state_digest()
-    assert not _vector_registers()["fma"]
+    assert not fk.machine_code_features()["fma"]
 
 
 def test_layers_take_the_fixed_path_only_when_set():

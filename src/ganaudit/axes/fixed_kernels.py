@@ -304,6 +304,22 @@ def _gemm_overload(A, B, C):
     return impl_stream
 
 
+def machine_code_features() -> dict[str, bool]:
+    """Which vector registers (``xmm``, ``ymm``, ``zmm``) and whether fused multiply-adds (``fma``) the
+    two product loops' machine code uses, as numba compiles them in this process: fresh compiles of the
+    same source, so the answer is not a cached one (the tiles' helpers are compiled fresh too where the
+    process has its own numba cache). For the instruction-set tests and benchmarks."""
+    import re
+
+    asm = ""
+    for kernel, n in ((_gemm_stream, 300), (_gemm_tiles, 24)):
+        fresh = numba.njit(fastmath=False, boundscheck=False, error_model="numpy")(kernel.py_func)
+        fresh(np.ones((9, 6), np.float32), np.ones((6, n), np.float32), np.zeros((9, n), np.float32))
+        asm += fresh.inspect_asm(fresh.signatures[0])
+    return {reg: bool(re.search(rf"%{reg}\d", asm)) for reg in ("xmm", "ymm", "zmm")} | {
+        "fma": bool(re.search(r"vfn?m(add|sub)", asm))}
+
+
 @numba.njit(**_JIT)
 def _im2col1(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, out):
     """One sample: ``out [C*kh*kw, ho*wo]``, row ``(c, i, j)``, column ``(oy, ox)`` holds
