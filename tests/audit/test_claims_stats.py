@@ -130,7 +130,11 @@ def test_seeds_for_power_by_hand():
         10 * (2.926405 * 0.02 / 0.05) ** 2)
     assert seeds_for_power(0.0, 0.5, 3, alpha=0.05) == math.inf
     assert seeds_for_power(0.2, 0.1, 3, alpha=0.05, margin=0.1) == math.inf
-    assert math.isnan(seeds_for_power(1.0, 0.0, 3, alpha=0.05))
+    # no spread in any resample (shares 1 vs 0): the formula's limit, 0; still inf without a gap
+    assert seeds_for_power(1.0, 0.0, 3, alpha=0.05) == 0
+    assert seeds_for_power(0.0, 0.0, 3, alpha=0.05) == math.inf
+    assert math.isnan(seeds_for_power(1.0, math.nan, 3, alpha=0.05))
+    assert math.isnan(seeds_for_power(1.0, -0.1, 3, alpha=0.05))
 
 
 def test_min_decidable_n_by_hand():

@@ -142,9 +142,12 @@ def seeds_for_power(d: float, se: float, n_now: float, *, alpha: float, power: f
     approximation: SE(n) = se * sqrt(n_now / n), so n = n_now * ((z_a + z_b) * se / gap)^2, where
     directional: gap = |d|, z_a = z(1 - alpha/2), z_b = z(power);
     equivalent:  gap = margin - |d|, z_a = z(1 - alpha), z_b = z((1 + power) / 2).
-    inf when the gap is 0 or negative (no n decides at this effect); nan without a usable SE.
+    inf when the gap is 0 or negative (no n decides at this effect); 0 when ``se`` is 0 and the gap
+    positive (every bootstrap resample gave the same effect, e.g. shares of 1 and 0: the formula's limit,
+    so the caller's floor, the smallest n a permutation test can decide at, is the answer); nan without
+    a usable SE (negative, nan or inf).
     """
-    if not (se > 0 and math.isfinite(se)):
+    if not (se >= 0 and math.isfinite(se)):
         return math.nan
     if margin is None:
         gap, za, zb = abs(d), _st.norm.ppf(1 - alpha / 2), _st.norm.ppf(power)
