@@ -20,22 +20,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from _demo_step import best_cpu_seconds, cpu_seconds, demo_models_and_step, print_rounds
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES = ((32, 8, 32, 32), (32, 16, 16, 16), (32, 32, 8, 8), (32, 64, 4, 4))
-
-
-def _timed(f, reps: int = 20) -> float:
-    f()
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.process_time()
-        for _ in range(reps):
-            f()
-        best = min(best, (time.process_time() - t0) / reps)
-    return best * 1e6
 
 
 def _op_row(name: str, shape: tuple, ours, ref) -> tuple:
@@ -49,42 +39,22 @@ def _op_row(name: str, shape: tuple, ours, ref) -> tuple:
         return (y, *torch.autograd.grad(y, x, grad))
 
     same = all(torch.equal(a, b) for a, b in zip(fwd_bwd(ours), fwd_bwd(ref), strict=True))
-    return name, "x".join(map(str, shape)), _timed(lambda: fwd_bwd(ref)), _timed(lambda: fwd_bwd(ours)), same
+    aten_us, numba_us = (best_cpu_seconds(lambda f=f: fwd_bwd(f), 20) * 1e6 for f in (ref, ours))
+    return name, "x".join(map(str, shape)), aten_us, numba_us, same
 
 
 def _step_times(conv_kernels: str, steps: int, rounds: int) -> dict:
     """CPU ms per demo step with the numba activations off ("ATen") and on ("numba"), alternating."""
-    import numpy as np
-    import torch
-
     from ganaudit.axes import activations
-    from ganaudit.axes.archs import ARCHS, sample_z
-    from ganaudit.axes.fixed_conv import set_conv_kernels
-    from ganaudit.axes.losses import LOSSES
-    from ganaudit.axes.optim import make_adam
-    from ganaudit.training.lit.steps import plain_step
 
-    n, rows, loss_fn, gen = 32, torch.rand(512, 3, 32, 32), LOSSES.get("hinge"), np.random.default_rng(0)
-    torch.manual_seed(0)
-    G, D = ARCHS.get("sndcgan").build(32, "spectral", 0.125, 128)
-    for net in (G, D):
-        set_conv_kernels(net, conv_kernels)
-    opt_d, opt_g = (make_adam("tf1", m.parameters(), lr=1e-3, betas=(0.5, 0.9), eps=1e-8) for m in (D, G))
-
-    def step():  # the D and G updates of the training loop, without Lightning
-        real, z = rows[torch.from_numpy(gen.integers(0, 512, n))], sample_z(n, 128)
-        plain_step(G, D, loss_fn, None, 0.0, real, z, opt_d, opt_g)
+    _, _, step = demo_models_and_step(conv_kernels)
 
     numba_on, times = activations.uses_numba_kernel, {"ATen": [], "numba": []}
     try:
         for _ in range(rounds):
             for label in times:
                 activations.uses_numba_kernel = numba_on if label == "numba" else (lambda x: False)
-                step()  # warm
-                t0 = time.process_time()
-                for _ in range(steps):
-                    step()
-                times[label].append((time.process_time() - t0) / steps * 1e3)
+                times[label].append(cpu_seconds(step, steps) * 1e3)
     finally:
         activations.uses_numba_kernel = numba_on
     return times
@@ -131,11 +101,8 @@ def main() -> None:
         print(f"| {name} | {shape} | {t_ref:.0f} | {t_ours:.0f} | {t_ours / t_ref:.2f} | {same} |")
     print(f"\ndemo D+G step, CPU ms, {args.rounds} alternating rounds of {args.steps} steps in one process:")
     for kernels, times in r["steps"].items():
-        med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
         print(f"  conv_kernels={kernels}")
-        for label, v in times.items():
-            print(f"    {label:6s} {' '.join(f'{x:.1f}' for x in v)}  (median {med[label]:.1f}, min {min(v):.1f})")
-        print(f"    numba / ATen: {med['numba'] / med['ATen']:.2f} (medians)")
+        print_rounds(times, ("numba", "ATen"), indent="    ")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from _demo_step import best_cpu_seconds, cpu_seconds, demo_models_and_step, print_rounds
 
 REPO = Path(__file__).resolve().parents[1]
 # NUMBA_CPU_NAME alone keeps the host's features: the target is the name and the features together
@@ -39,7 +40,11 @@ def fixed_ops():
     from ganaudit.axes import fixed_conv
 
     def mm(a, b):
-        return fixed_conv._mm(a, b, a.dtype)
+        import torch
+
+        out = torch.zeros(a.shape[0], b.shape[1], dtype=a.dtype)
+        fixed_conv.kernels().gemm_acc(a.numpy(), b.numpy(), out.numpy())
+        return out
 
     def conv2d(x, w, b, s, p):
         return fixed_conv.conv2d(x, w, b, s, p)
@@ -82,35 +87,20 @@ def worker_bits() -> dict:
             "conv_vs_torch": float((y - torch.nn.functional.conv2d(x, w, bias, 2, 1)).abs().max())}
 
 
-def _timed(f, reps: int = 10) -> float:
-    f()
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.process_time()
-        for _ in range(reps):
-            f()
-        best = min(best, (time.process_time() - t0) / reps)
-    return best * 1e3
-
-
 def _both(reference, fixed, args) -> tuple[float, float]:
     """CPU ms of forward + backward (grads of input, weight, bias) of ``reference(*args)`` and ``fixed(*args)``."""
     import torch
 
     grad = torch.randn_like(reference(*args))
-    return tuple(_timed(lambda f=f: torch.autograd.grad(f(*args), args[:3], grad)) for f in (reference, fixed))
+    return tuple(best_cpu_seconds(lambda f=f: torch.autograd.grad(f(*args), args[:3], grad), 10) * 1e3
+                 for f in (reference, fixed))
 
 
 def worker_speed(steps: int, rounds: int) -> dict:
-    import numpy as np
     import torch
     import torch.nn.functional as F
 
-    from ganaudit.axes.archs import ARCHS, sample_z
     from ganaudit.axes.fixed_conv import set_conv_kernels
-    from ganaudit.axes.losses import LOSSES
-    from ganaudit.axes.optim import make_adam
-    from ganaudit.training.lit.steps import plain_step
     from ganaudit.utils import determinism
 
     determinism.enforce("portable")
@@ -128,25 +118,14 @@ def worker_speed(steps: int, rounds: int) -> dict:
         layers.append((f"G deconv {ci}->{co} {k}x{k}/{s} at {h}x{h}",
                        *_both(F.conv_transpose2d, conv_transpose2d, (x, w, b, s, p))))
 
-    torch.manual_seed(0)
-    G, D = ARCHS.get("sndcgan").build(32, "spectral", 0.125, 128)
-    opt_d, opt_g = (make_adam("tf1", m.parameters(), lr=1e-3, betas=(0.5, 0.9), eps=1e-8) for m in (D, G))
-    rows, loss_fn, gen = torch.rand(512, 3, 32, 32), LOSSES.get("hinge"), np.random.default_rng(0)
-
-    def step():  # the D and G updates of the training loop, without Lightning
-        real, z = rows[torch.from_numpy(gen.integers(0, 512, n))], sample_z(n, 128)
-        plain_step(G, D, loss_fn, None, 0.0, real, z, opt_d, opt_g)
+    G, D, step = demo_models_and_step()
 
     per = {"torch": [], "fixed": []}
     for _ in range(rounds):
         for name in per:
             for net in (G, D):
                 set_conv_kernels(net, "aten" if name == "torch" else "fixed_order")
-            step()  # warm
-            t0 = time.process_time()
-            for _ in range(steps):
-                step()
-            per[name].append((time.process_time() - t0) / steps * 1e3)
+            per[name].append(cpu_seconds(step, steps) * 1e3)
     return {"layers": layers, "steps": per}
 
 
@@ -204,12 +183,8 @@ def main() -> None:
         tot_t, tot_f = tot_t + t, tot_f + f
         print(f"| {name} | {t:.2f} | {f:.2f} | {f / t:.2f} |")
     print(f"| all eleven | {tot_t:.2f} | {tot_f:.2f} | {tot_f / tot_t:.2f} |")
-    st = r["steps"]
-    med = {k: sorted(v)[len(v) // 2] for k, v in st.items()}
     print(f"\ndemo D+G step, CPU ms, {args.rounds} alternating rounds of {args.steps} steps in one process:")
-    for k, v in st.items():
-        print(f"  {k:6s} {' '.join(f'{x:.1f}' for x in v)}  (median {med[k]:.1f}, min {min(v):.1f})")
-    print(f"  fixed / torch: {med['fixed'] / med['torch']:.2f} (medians)")
+    print_rounds(r["steps"], ("fixed", "torch"))
 
 
 if __name__ == "__main__":

@@ -48,15 +48,6 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().contiguous().numpy()
 
 
-def _mm(a: Tensor | np.ndarray, b: Tensor | np.ndarray, dtype: torch.dtype) -> Tensor:
-    """``a [M, K] @ b [K, N]`` in the fixed order (``gemm_acc``), as a new tensor."""
-    a = _np(a) if isinstance(a, Tensor) else a
-    b = _np(b) if isinstance(b, Tensor) else b
-    out = torch.zeros(a.shape[0], b.shape[1], dtype=dtype)
-    kernels().gemm_acc(a, b, out.numpy())
-    return out
-
-
 def _geometry(k_hw, stride, padding, dilation, out_hw) -> tuple[int, ...]:
     """The im2col / col2im arguments ``(kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)``."""
     return (*k_hw, *stride, *padding, *dilation, *out_hw)
@@ -65,6 +56,12 @@ def _geometry(k_hw, stride, padding, dilation, out_hw) -> tuple[int, ...]:
 def _bias(out: Tensor, bias: Tensor | None) -> Tensor:
     """``out`` (a new tensor of this module's) plus ``bias`` per channel, in place."""
     return out if bias is None else out.add_(bias.view(1, -1, 1, 1))
+
+
+def _zeros_if(needed: bool, shape, dtype: torch.dtype) -> Tensor:
+    """A zero tensor of ``shape`` for a gradient the kernel fills, or one zero of the same rank (the kernel's
+    argument types stay the same; it does not touch an output it is told is not needed)."""
+    return torch.zeros(shape if needed else (1,) * len(shape), dtype=dtype)
 
 
 def _flat(t: Tensor) -> np.ndarray:
@@ -95,8 +92,8 @@ class _Conv2d(torch.autograd.Function):
                     None, None, None)
         o = weight.shape[0]
         need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        gx = torch.zeros(x.shape, dtype=x.dtype) if need_x else torch.zeros(1, 1, 1, 1, dtype=x.dtype)
-        gwt = torch.zeros(weight[0].numel(), o, dtype=x.dtype)  # grad weight^T [C*kh*kw, O]
+        gx = _zeros_if(need_x, x.shape, x.dtype)
+        gwt = _zeros_if(need_w, (weight[0].numel(), o), x.dtype)  # grad weight^T [C*kh*kw, O]
         if need_x or need_w:
             kernels().conv2d_backward(_np(x), _np(weight.reshape(o, -1).t()), _flat(grad), *geo, gx.numpy(),
                                       gwt.numpy(), need_x, need_w)
@@ -127,8 +124,8 @@ class _ConvTranspose2d(torch.autograd.Function):
                     None, None, None, None)
         ci = x.shape[1]
         need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        gx = torch.zeros(x.shape, dtype=x.dtype) if need_x else torch.zeros(1, 1, 1, 1, dtype=x.dtype)
-        gwt = torch.zeros(weight[0].numel(), ci, dtype=x.dtype)  # grad weight^T [Co*kh*kw, Ci]
+        gx = _zeros_if(need_x, x.shape, x.dtype)
+        gwt = _zeros_if(need_w, (weight[0].numel(), ci), x.dtype)  # grad weight^T [Co*kh*kw, Ci]
         if need_x or need_w:
             kernels().conv_transpose2d_backward(_flat(x), _np(weight.reshape(ci, -1)), _np(grad), *geo,
                                                 gx.numpy().reshape(gx.shape[0], gx.shape[1], -1), gwt.numpy(),
